@@ -1,0 +1,62 @@
+# Sahakari — the README's commands. `make run` and `make test` do all set-up on a fresh machine.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export FLASK_APP := wsgi.py
+export PYTHONPATH := .
+
+.PHONY: run test lint format bench worker install install-dev migrate seed clean browser
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+migrate: install
+	mkdir -p instance
+	$(BIN)/flask db upgrade
+
+seed: migrate
+	$(BIN)/flask demo-seed
+
+run: seed
+	@echo "Sahakari on http://127.0.0.1:5000  (staff sign-in: /auth/login)"
+	$(BIN)/flask run --host 127.0.0.1 --port 5000
+
+test: install-dev browser
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Browser tests drive Debian's Chromium (no browser download). Installed here when we may.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium for the browser tests"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || echo "chromium could not be installed"; \
+	  else echo "chromium not found: browser tests will be skipped (install Debian's chromium to run them)"; fi; }
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install-dev
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+worker: install
+	$(BIN)/python worker.py
+
+clean:
+	rm -rf $(VENV) instance/bank.db .pytest_cache

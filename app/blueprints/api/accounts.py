@@ -1,0 +1,397 @@
+"""API: open and read deposit accounts, and the transaction history (DESIGN.md §9).
+
+POST /api/v1/accounts (staff with accounts.open; Idempotency-Key) opens a savings, fixed or
+recurring deposit; GET /api/v1/accounts/{account_no} reads one; GET /api/v1/transactions
+lists postings with running balances. Members may read only accounts they hold and their
+own transactions: any other account or member number answers 404.
+"""
+
+from __future__ import annotations
+
+from datetime import date as date_type
+from typing import Any
+
+from flask import Response, g, jsonify, request
+
+from app.blueprints.api import bp
+from app.blueprints.api.auth import api_permission, current_subject
+from app.blueprints.api.common import json_body
+from app.blueprints.api.idempotency import idempotent
+from app.blueprints.api.openapi import api_doc, array, date, integer, money, obj, schema, string
+from app.extensions import db
+from app.models.deposits import DEPOSIT_KINDS, FD_PAYOUTS, MATURITY_ACTIONS, rate_of
+from app.models.ledger import Account
+from app.models.members import Member
+from app.money import MoneyError, parse_amount, to_json
+from app.services import calendar, deposits, passbook, uow
+from app.services.errors import NotFound, ValidationError
+
+ACCOUNT = schema(
+    "DepositAccount",
+    obj(
+        account_no=string("Product prefix + serial + check digit", example="SB00000013"),
+        type=string(enum=list(DEPOSIT_KINDS)),
+        status=string(enum=["active", "dormant", "frozen", "closed"]),
+        status_reason=string(),
+        balance=money(),
+        interest_rate=string("Annual rate in per cent (savings: the rate in force today)", example="7.25"),
+        member_no=string(),
+        product_code=string(),
+        product_name=string(),
+        opened_on=date(),
+        closed_on=date(),
+        joint_holders=array(string(), "Member numbers of joint holders"),
+        minimum_balance=money("Savings: the product minimum balance"),
+        available_balance=money("Savings: what may be withdrawn"),
+        principal=money("FD principal"),
+        installment=money("RD monthly instalment"),
+        months=integer(),
+        days=integer(),
+        start_date=date(),
+        maturity_date=date(),
+        maturity_amount=money("FD / RD: expected amount at maturity"),
+        payout=string(enum=list(FD_PAYOUTS)),
+        maturity_action=string(enum=list(MATURITY_ACTIONS)),
+        payout_account=string("Savings account that receives payouts / maturity"),
+        installments_paid=integer(),
+        installments_total=integer(),
+        si_account=string("RD: savings account of the standing instruction"),
+        required=["account_no", "type", "status", "balance", "interest_rate"],
+    ),
+)
+OPEN_ACCOUNT = schema(
+    "OpenAccountRequest",
+    obj(
+        member_no=string(),
+        type=string(enum=list(DEPOSIT_KINDS)),
+        product_code=string("Defaults to the type's default product"),
+        principal=money("FD principal, or the opening deposit of a savings account"),
+        months=integer("FD / RD tenure in months"),
+        days=integer("FD tenure: extra days"),
+        installment=money("RD monthly instalment (the first is collected now)"),
+        payout=string(enum=list(FD_PAYOUTS)),
+        maturity_action=string(enum=list(MATURITY_ACTIONS)),
+        payout_account=string("Member's savings account for FD payouts / maturity"),
+        si_account=string("RD: savings account for the standing instruction"),
+        funding=obj(
+            mode=string(enum=["cash", "transfer"]),
+            from_account=string("Member's savings account (mode transfer)"),
+        ),
+        joint_holders=array(string(), "Member numbers of joint holders"),
+        nominee_id=integer("One of the member's registered nominees"),
+        required=["member_no", "type"],
+    ),
+)
+TRANSACTION = schema(
+    "Transaction",
+    obj(
+        entry_no=string(),
+        date=date("Business date"),
+        value_date=date(),
+        account_no=string(),
+        narration=string(),
+        mode=string("Cash, Transfer, Interest, TDS, Charges …"),
+        kind=string(),
+        channel=string(),
+        debit=money(),
+        credit=money(),
+        balance=money("The account's balance after this line"),
+    ),
+)
+TRANSACTIONS = schema(
+    "TransactionPage",
+    obj(
+        items=array(TRANSACTION),
+        page=integer(),
+        per_page=integer(),
+        total=integer(),
+        pages=integer(),
+        opening_balance=money("Balance brought forward (single account only)"),
+        closing_balance=money("Balance at the end of the range (single account only)"),
+    ),
+)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _money_field(data: dict[str, Any], *names: str) -> int:
+    for name in names:
+        if data.get(name) not in (None, ""):
+            try:
+                return parse_amount(data[name], field=name)
+            except MoneyError as exc:
+                raise ValidationError(str(exc), field=name) from exc
+    return 0
+
+
+def _int_field(data: dict[str, Any], name: str) -> int:
+    value = data.get(name)
+    if value in (None, ""):
+        return 0
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValidationError(f"{name}: a whole number.", field=name)
+    text = str(value).strip()
+    if not text.lstrip("-").isdigit():
+        raise ValidationError(f"{name}: a whole number.", field=name)
+    return int(text)
+
+
+def _text(data: dict[str, Any], name: str) -> str | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValidationError(f"{name}: a string.", field=name)
+    return value.strip()[:40] or None
+
+
+def _member_id(subject: Any) -> int:
+    """The member behind a member token (the token's entity is a login row or the member)."""
+    entity = subject.entity
+    if isinstance(entity, Member):
+        return entity.id
+    member_id = getattr(entity, "member_id", None)
+    return int(member_id) if member_id is not None else int(subject.id)
+
+
+def _visible(account: Account) -> Account:
+    """404 unless the caller may see ``account`` (staff: any; members: accounts they hold)."""
+    subject = current_subject()
+    if subject.kind == "member" and not deposits.held_by(account, _member_id(subject)):
+        raise NotFound("No such account.")
+    return account
+
+
+def account_json(account: Account) -> dict[str, Any]:
+    """The API shape of a deposit account."""
+    da = deposits.deposit_of(account)
+    product = da.product
+    out: dict[str, Any] = {
+        "account_no": account.account_no,
+        "type": account.kind,
+        "status": account.status,
+        "status_reason": account.status_reason,
+        "balance": to_json(account.balance_paise),
+        "member_no": da.member.member_no,
+        "product_code": product.code,
+        "product_name": product.name,
+        "opened_on": account.opened_on.isoformat() if account.opened_on else None,
+        "closed_on": account.closed_on.isoformat() if account.closed_on else None,
+        "joint_holders": [m.member_no for m in deposits.holders(account)],
+    }
+    if account.kind == "savings":
+        on = account.closed_on or calendar.business_date_or_none() or account.opened_on
+        floor = deposits.savings_floor(account)
+        out["interest_rate"] = str(rate_of(deposits.savings_rate_bp(product, on)))
+        out["minimum_balance"] = to_json(floor)
+        out["available_balance"] = to_json(max(account.balance_paise - floor, 0))
+        return out
+    out.update(
+        interest_rate=str(da.rate),
+        start_date=da.start_date.isoformat(),
+        maturity_date=da.maturity_date.isoformat() if da.maturity_date else None,
+        months=da.months,
+        payout_account=da.payout_account.account_no if da.payout_account else None,
+    )
+    if account.kind == "fd":
+        from app.services import fixed_deposits
+
+        value = fixed_deposits.maturity_value(da)
+        out.update(
+            principal=to_json(da.principal_paise),
+            days=da.days,
+            payout=da.payout,
+            maturity_action=da.maturity_action,
+            maturity_amount=to_json(value.maturity_paise),
+        )
+    else:
+        from app.services import recurring_deposits
+
+        rows = recurring_deposits.installments(account)
+        quote = recurring_deposits.maturity_quote(account, da)
+        out.update(
+            installment=to_json(int(da.installment_paise or 0)),
+            installments_paid=sum(1 for r in rows if r.status == "paid"),
+            installments_total=len(rows),
+            maturity_amount=to_json(quote.payout_paise),
+            si_account=da.si_account.account_no if da.si_account else None,
+        )
+    return out
+
+
+def open_request(data: dict[str, Any]) -> deposits.OpenRequest:
+    """Turn the JSON body into an OpenRequest (money parsed strictly; no floats)."""
+    kind = data.get("type")
+    if kind not in DEPOSIT_KINDS:
+        raise ValidationError("type: savings, fd or rd.", field="type")
+    member_no = _text(data, "member_no")
+    if not member_no:
+        raise ValidationError("member_no: required.", field="member_no")
+    funding = data.get("funding") or {}
+    if not isinstance(funding, dict):
+        raise ValidationError("funding: an object with mode and from_account.", field="funding")
+    joint = data.get("joint_holders") or []
+    if not isinstance(joint, list) or not all(isinstance(x, str) for x in joint):
+        raise ValidationError("joint_holders: a list of member numbers.", field="joint_holders")
+    nominee = data.get("nominee_id")
+    if nominee is not None and (isinstance(nominee, bool) or not isinstance(nominee, int)):
+        raise ValidationError("nominee_id: a number.", field="nominee_id")
+    principal = _money_field(data, "principal", "amount")
+    installment = _money_field(data, "installment")
+    return deposits.OpenRequest(
+        member_no=member_no,
+        kind=kind,
+        product_code=_text(data, "product_code"),
+        amount_paise=principal,
+        months=_int_field(data, "months"),
+        days=_int_field(data, "days"),
+        installment_paise=installment,
+        payout=_text(data, "payout") or "cumulative",
+        maturity_action=_text(data, "maturity_action") or "credit_sb",
+        funding_mode=_text(funding, "mode") or "cash",
+        from_account_no=_text(funding, "from_account"),
+        payout_account_no=_text(data, "payout_account"),
+        si_account_no=_text(data, "si_account"),
+        joint_member_nos=joint,
+        nominee_id=nominee,
+    )
+
+
+def _date_arg(name: str) -> date_type | None:
+    raw = (request.args.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        return date_type.fromisoformat(raw)
+    except ValueError as exc:
+        raise ValidationError(f"{name}: an ISO date, YYYY-MM-DD.", field=name) from exc
+
+
+def _page_args() -> tuple[int, int]:
+    try:
+        page = int(request.args.get("page", 1))
+        per_page = int(request.args.get("per_page", passbook.DEFAULT_PER_PAGE))
+    except ValueError as exc:
+        raise ValidationError("page and per_page are whole numbers.", field="page") from exc
+    if page < 1 or not 1 <= per_page <= passbook.MAX_PER_PAGE:
+        raise ValidationError(f"page ≥ 1 and per_page from 1 to {passbook.MAX_PER_PAGE}.", field="page")
+    return page, per_page
+
+
+def _line_json(ln: passbook.StatementLine) -> dict[str, Any]:
+    return {
+        "entry_no": ln.entry_no,
+        "date": ln.business_date.isoformat(),
+        "value_date": ln.value_date.isoformat(),
+        "account_no": ln.account_no,
+        "narration": ln.narration,
+        "mode": ln.mode,
+        "kind": ln.kind,
+        "channel": ln.channel,
+        "debit": to_json(ln.debit_paise),
+        "credit": to_json(ln.credit_paise),
+        "balance": to_json(ln.balance_paise),
+    }
+
+
+# ---------------------------------------------------------------- views
+
+
+@bp.post("/v1/accounts")
+@api_doc(
+    "Open a savings, fixed or recurring deposit",
+    tags=["accounts"],
+    description="For an active member with approved KYC. FD needs `principal` and a tenure (`months`, "
+    "`days`); RD needs `installment` and `months` (the first instalment is collected now). Money comes "
+    "from vault cash or by transfer from the member's savings account (`funding`).",
+    request=OPEN_ACCOUNT,
+    responses={201: ("The new account", ACCOUNT)},
+)
+@api_permission("accounts.open")
+@idempotent
+def account_open() -> tuple[Response, int]:
+    """Open a deposit account."""
+    req = open_request(json_body())
+    account = deposits.open_account(req, by=g.api_user, channel="api")
+    uow.commit()
+    return jsonify(account_json(account)), 201
+
+
+@bp.get("/v1/accounts/<account_no>")
+@api_doc(
+    "Read a deposit account",
+    tags=["accounts"],
+    description="Members may read accounts they hold (first or joint holder); others answer 404.",
+    responses={200: ("The account", ACCOUNT), 404: "No such account"},
+)
+@api_permission("accounts.view", allow_members=True)
+def account_read(account_no: str) -> Response:
+    """One deposit account with its balance and rate."""
+    account = _visible(deposits.get_account(account_no))
+    return jsonify(account_json(account))
+
+
+@bp.get("/v1/transactions")
+@api_doc(
+    "Transaction history with running balances",
+    tags=["accounts"],
+    description="Filter by `account_no` or `member_no` (staff need one of them) and a date range. Members "
+    "see only their own accounts: another member's account or number answers 404.",
+    query={
+        "account_no": string(),
+        "member_no": string(),
+        "from": date("First business date (inclusive)"),
+        "to": date("Last business date (inclusive)"),
+        "page": integer(),
+        "per_page": integer(f"1 to {passbook.MAX_PER_PAGE}"),
+    },
+    responses={200: ("A page of transactions", TRANSACTIONS), 404: "No such account or member"},
+)
+@api_permission("accounts.view", allow_members=True)
+def transactions_list() -> Response:
+    """Postings to one account, or to every account of a member."""
+    start, end = _date_arg("from"), _date_arg("to")
+    if start and end and start > end:
+        raise ValidationError("from is after to.", field="from")
+    page, per_page = _page_args()
+    account_no = (request.args.get("account_no") or "").strip().upper()
+    member_no = (request.args.get("member_no") or "").strip().upper()
+    subject = current_subject()
+    own = _member_id(subject) if subject.kind == "member" else None
+    if account_no:
+        account = db.session.query(Account).filter(Account.account_no == account_no).one_or_none()
+        if account is None or account.member_id is None:
+            raise NotFound("No such account.")
+        if own is not None and not deposits.held_by(account, own):
+            raise NotFound("No such account.")
+        accounts = [account]
+    else:
+        if own is not None:
+            member = db.session.get(Member, own)
+            if member_no and member is not None and member.member_no != member_no:
+                raise NotFound("No such member.")
+        elif member_no:
+            member = db.session.query(Member).filter(Member.member_no == member_no).one_or_none()
+        else:
+            raise ValidationError("Give account_no or member_no.", field="account_no")
+        if member is None:
+            raise NotFound("No such member.")
+        accounts = list(db.session.query(Account).filter(Account.member_id == member.id).order_by(Account.id).all())
+        seen = {a.id for a in accounts}
+        accounts += [a for a in deposits.joint_accounts(member) if a.id not in seen]
+    if not accounts:
+        body = {"items": [], "page": page, "per_page": per_page, "total": 0, "pages": 1}
+        return jsonify(body)
+    stmt = passbook.transactions(accounts, start, end, page=page, per_page=per_page)
+    body = {
+        "items": [_line_json(ln) for ln in stmt.lines],
+        "page": stmt.page,
+        "per_page": stmt.per_page,
+        "total": stmt.total,
+        "pages": stmt.pages,
+    }
+    if len(accounts) == 1:
+        body["opening_balance"] = to_json(stmt.opening_paise)
+        body["closing_balance"] = to_json(stmt.closing_paise)
+    return jsonify(body)

@@ -1,0 +1,874 @@
+"""Staff screens: members, KYC documents and review, admission, shares and the share register.
+
+Views are thin: they read the form, call one service, commit, and render a page or (for
+HTMX) the partial that changed. Service errors land next to their fields.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, abort, current_app, flash, redirect, request, send_file, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, FieldList, Form, FormField, SelectField, StringField, TextAreaField
+from wtforms.validators import Length, Optional
+
+from app import navigation
+from app.blueprints.staff import bp
+from app.extensions import db
+from app.models.approvals import ApprovalRequest
+from app.models.ledger import Account
+from app.models.members import DOC_TYPES, GENDERS, KYC_STATUSES, MEMBER_STATUSES, MEMBER_TYPES, RISK_CATEGORIES, Member
+from app.models.users import StaffUser
+from app.navigation import NavItem
+from app.pagination import paginate
+from app.permissions import permission_required
+from app.services import approvals, kyc, shares, storage, uow
+from app.services import members as members_service
+from app.services import validators as v
+from app.services.errors import DomainError, NotFound, ValidationError
+from app.web import is_htmx, render, toast
+
+navigation.add(NavItem("Members", "staff.members", "members.view"), before="staff.approvals")
+navigation.add(NavItem("KYC review", "staff.kyc_queue", "kyc.review"), before="staff.approvals")
+navigation.add(NavItem("Share register", "staff.share_register", "members.view"), before="staff.approvals")
+
+STATES = [
+    "Andhra Pradesh", "Arunachal Pradesh", "Assam", "Bihar", "Chhattisgarh", "Goa", "Gujarat", "Haryana",
+    "Himachal Pradesh", "Jharkhand", "Karnataka", "Kerala", "Madhya Pradesh", "Maharashtra", "Manipur", "Meghalaya",
+    "Mizoram", "Nagaland", "Odisha", "Punjab", "Rajasthan", "Sikkim", "Tamil Nadu", "Telangana", "Tripura",
+    "Uttar Pradesh", "Uttarakhand", "West Bengal", "Andaman and Nicobar Islands", "Chandigarh",
+    "Dadra and Nagar Haveli and Daman and Diu", "Delhi", "Jammu and Kashmir", "Ladakh", "Lakshadweep", "Puducherry",
+]  # fmt: skip
+LIVE_FIELDS = ("aadhaar", "pan", "mobile", "pin", "date_of_birth", "email")
+
+
+def _me() -> StaffUser:
+    return current_user._get_current_object()  # type: ignore[attr-defined]
+
+
+def _choices(values: tuple[str, ...] | list[str], blank: str | None = None) -> list[tuple[str, str]]:
+    out = [(x, x.replace("_", " ").title()) for x in values]
+    return [("", blank), *out] if blank is not None else out
+
+
+# ---------------------------------------------------------------- forms
+
+
+class NomineeForm(Form):
+    name = StringField("Nominee name", validators=[Optional(), Length(max=120)])
+    relationship = StringField("Relationship", validators=[Optional(), Length(max=40)])
+    date_of_birth = StringField("Date of birth", render_kw={"type": "date"})
+    share_percent = StringField("Share %", validators=[Optional(), Length(max=6)], render_kw={"inputmode": "decimal"})
+    guardian_name = StringField("Guardian (if minor)", validators=[Optional(), Length(max=120)])
+
+
+class MemberForm(FlaskForm):
+    name = StringField("Full name", validators=[Length(max=120)], render_kw={"autocomplete": "off"})
+    father_or_spouse_name = StringField("Father's / spouse's name", validators=[Length(max=120)])
+    date_of_birth = StringField("Date of birth", render_kw={"type": "date"})
+    gender = SelectField("Gender", choices=_choices(GENDERS, "Choose…"))
+    mobile = StringField("Mobile", validators=[Length(max=20)], render_kw={"inputmode": "tel", "autocomplete": "off"})
+    email = StringField("E-mail", validators=[Length(max=255)], render_kw={"type": "email"})
+    address_line = StringField("House, street / locality", validators=[Length(max=255)])
+    village_town = StringField("Village / town", validators=[Length(max=120)])
+    district = StringField("District", validators=[Length(max=120)])
+    state = SelectField("State", choices=[("", "Choose…")] + [(s, s) for s in STATES])
+    pin = StringField("PIN code", validators=[Length(max=10)], render_kw={"inputmode": "numeric"})
+    occupation = StringField("Occupation", validators=[Length(max=120)])
+    member_type = SelectField("Member type", choices=_choices(MEMBER_TYPES))
+    kyc_risk = SelectField("KYC risk category", choices=_choices(RISK_CATEGORIES))
+    branch_id = SelectField("Branch", choices=[], validate_choice=False)
+    aadhaar = StringField(
+        "Aadhaar number", validators=[Length(max=20)], render_kw={"inputmode": "numeric", "autocomplete": "off"}
+    )
+    pan = StringField("PAN", validators=[Length(max=12)], render_kw={"autocomplete": "off"})
+    form60 = BooleanField("No PAN: Form 60 will be filed")
+    guardian_name = StringField("Guardian's name (applicant under 18)", validators=[Length(max=120)])
+    guardian_relation = StringField("Guardian's relationship", validators=[Length(max=40)])
+    nominees = FieldList(FormField(NomineeForm), min_entries=2, max_entries=4)
+
+    def member_data(self) -> dict[str, Any]:
+        """The form as the member service's input."""
+        return {
+            "name": self.name.data,
+            "father_or_spouse_name": self.father_or_spouse_name.data,
+            "date_of_birth": self.date_of_birth.data,
+            "gender": self.gender.data,
+            "mobile": self.mobile.data,
+            "email": self.email.data,
+            "address_line": self.address_line.data,
+            "village_town": self.village_town.data,
+            "district": self.district.data,
+            "state": self.state.data,
+            "pin": self.pin.data,
+            "occupation": self.occupation.data,
+            "member_type": self.member_type.data,
+            "kyc_risk": self.kyc_risk.data,
+            "aadhaar": self.aadhaar.data,
+            "pan": self.pan.data,
+            "form60": bool(self.form60.data),
+            "guardian_name": self.guardian_name.data,
+            "guardian_relation": self.guardian_relation.data,
+            "nominees": [dict(entry.data) for entry in self.nominees],
+        }
+
+
+class StatusForm(FlaskForm):
+    status = SelectField("New status", choices=_choices(MEMBER_STATUSES, "Choose…"))
+    effective_on = StringField("Effective from", render_kw={"type": "date"})
+    reason = StringField("Reason", validators=[Length(max=255)])
+
+
+class UploadForm(FlaskForm):
+    doc_type = SelectField("Document", choices=[(d, kyc.DOC_LABELS[d]) for d in DOC_TYPES])
+
+
+class SharesForm(FlaskForm):
+    shares = StringField("Number of shares", render_kw={"inputmode": "numeric"})
+    mode = SelectField("Paid by", choices=[("cash", "Cash"), ("transfer", "From the member's savings account")])
+    from_account = SelectField("Savings account", choices=[], validate_choice=False)
+
+
+class RefundForm(FlaskForm):
+    shares = StringField("Shares to refund", render_kw={"inputmode": "numeric"})
+    mode = SelectField("Pay out by", choices=[("cash", "Cash"), ("transfer", "Credit to a savings account")])
+    to_account = StringField("Savings account number")
+    reason = TextAreaField("Reason", validators=[Length(max=200)])
+    close_membership = BooleanField("Close the membership (refund all shares; the member becomes resigned)")
+
+
+class TransferForm(FlaskForm):
+    to_member_no = StringField("Transfer to member no.")
+    shares = StringField("Shares to transfer", render_kw={"inputmode": "numeric"})
+    reason = TextAreaField("Reason", validators=[Length(max=200)])
+    close_membership = BooleanField("Close the transferor's membership (all shares go; becomes resigned)")
+
+
+def _apply_errors(form: FlaskForm, exc: DomainError, aliases: dict[str, str] | None = None) -> list[str]:
+    """Put service errors on form fields; return the ones with no field (shown at the top)."""
+    loose: list[str] = []
+    for name, messages in (exc.errors or {}).items():
+        name = (aliases or {}).get(name, name)
+        field = getattr(form, name, None) if name and name != "nominees" else None
+        if field is not None and hasattr(field, "errors") and not isinstance(field, FieldList):
+            field.errors = list(field.errors or []) + list(messages)
+        elif name != "nominees":
+            loose.extend(messages)
+    if not exc.errors:
+        loose.append(exc.message)
+    return loose
+
+
+def _member(member_no: str) -> Member:
+    return members_service.get(member_no)
+
+
+def _respond(member: Member, message: str, *, level: str = "success", anchor: str = "") -> Response:
+    """After an action: back to the profile, whose page shows the message (HTMX via HX-Redirect)."""
+    target = url_for("staff.member_profile", member_no=member.member_no) + anchor
+    flash(message, level)
+    if is_htmx():
+        response = Response(status=204)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target)
+
+
+# ---------------------------------------------------------------- list and search
+
+
+@bp.get("/staff/members")
+@permission_required("members.view")
+def members() -> Response:
+    """Member list with live search and filters."""
+    args = request.args
+    status = args.get("status") if args.get("status") in MEMBER_STATUSES else None
+    kyc_status = args.get("kyc") if args.get("kyc") in KYC_STATUSES else None
+    branch_id = args.get("branch", type=int)
+    stmt = members_service.search(args.get("q"), status=status, kyc_status=kyc_status, branch_id=branch_id)
+    page = paginate(stmt, args.get("page", 1, type=int))
+    return render(
+        "staff/members/list.html",
+        "staff/members/_rows.html",
+        page=page,
+        args=args,
+        statuses=MEMBER_STATUSES,
+        kyc_statuses=KYC_STATUSES,
+        branches=members_service.branches(),
+    )
+
+
+# ---------------------------------------------------------------- registration and editing
+
+
+def _branch_choices(form: MemberForm) -> None:
+    form.branch_id.choices = [("", "—")] + [(str(b.id), f"{b.code} — {b.name}") for b in members_service.branches()]
+
+
+@bp.route("/staff/members/new", methods=["GET", "POST"])
+@permission_required("members.manage")
+def member_new() -> Response:
+    """Register an applicant."""
+    form = MemberForm()
+    _branch_choices(form)
+    if request.method == "GET" and _me().branch_id:
+        form.branch_id.data = str(_me().branch_id)
+    top: list[str] = []
+    nominee_errors: list[str] = []
+    if form.validate_on_submit():
+        try:
+            member = members_service.register(
+                form.member_data(), by=_me(), branch_id=int(form.branch_id.data) if form.branch_id.data else None
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            top = _apply_errors(form, exc)
+            nominee_errors = (exc.errors or {}).get("nominees", [])
+        else:
+            uow.commit()
+            flash(
+                f"Registered {member.name} as applicant {member.member_no}. Upload the KYC documents next.", "success"
+            )
+            return redirect(url_for("staff.member_profile", member_no=member.member_no))
+    status = 422 if request.method == "POST" else 200
+    return render(
+        "staff/members/form.html", form=form, member=None, top_errors=top, nominee_errors=nominee_errors, status=status
+    )
+
+
+@bp.route("/staff/members/<member_no>/edit", methods=["GET", "POST"])
+@permission_required("members.manage")
+def member_edit(member_no: str) -> Response:
+    """Edit a member's details and nominees."""
+    member = _member(member_no)
+    form = MemberForm(obj=None if request.method == "POST" else _form_values(member))
+    _branch_choices(form)
+    top: list[str] = []
+    nominee_errors: list[str] = []
+    if form.validate_on_submit():
+        data = form.member_data()
+        try:
+            members_service.update(member, data, by=_me())
+        except DomainError as exc:
+            db.session.rollback()
+            top = _apply_errors(form, exc)
+            nominee_errors = (exc.errors or {}).get("nominees", [])
+        else:
+            uow.commit()
+            flash(f"Saved changes to {member.member_no}.", "success")
+            return redirect(url_for("staff.member_profile", member_no=member.member_no))
+    status = 422 if request.method == "POST" else 200
+    return render(
+        "staff/members/form.html",
+        form=form,
+        member=member,
+        top_errors=top,
+        nominee_errors=nominee_errors,
+        status=status,
+    )
+
+
+class _Values:
+    """An object whose attributes pre-fill the member form for editing."""
+
+    def __init__(self, **kw: Any) -> None:
+        self.__dict__.update(kw)
+
+
+def _form_values(member: Member) -> _Values:
+    nominees = [
+        {
+            "name": n.name,
+            "relationship": n.relationship_,
+            "date_of_birth": n.date_of_birth.isoformat() if n.date_of_birth else "",
+            "share_percent": f"{n.share_bp // 100}" + (f".{n.share_bp % 100:02d}" if n.share_bp % 100 else ""),
+            "guardian_name": n.guardian_name or "",
+        }
+        for n in member.nominees
+    ]
+    while len(nominees) < 2:
+        nominees.append({})
+    return _Values(
+        name=member.name,
+        father_or_spouse_name=member.father_or_spouse_name,
+        date_of_birth=member.date_of_birth.isoformat(),
+        gender=member.gender,
+        mobile=member.mobile,
+        email=member.email,
+        address_line=member.address_line,
+        village_town=member.village_town,
+        district=member.district,
+        state=member.state,
+        pin=member.pin,
+        occupation=member.occupation,
+        member_type=member.member_type,
+        kyc_risk=member.kyc_risk,
+        branch_id=str(member.branch_id or ""),
+        aadhaar="",
+        pan=member.pan or "",
+        form60=member.form60_on_file,
+        guardian_name=member.guardian_name,
+        guardian_relation=member.guardian_relation,
+        nominees=[_Values(**n) for n in nominees],
+    )
+
+
+@bp.post("/staff/members/check/<field>")
+@permission_required("members.manage")
+def member_check(field: str) -> Response:
+    """Inline validation of one registration field (HTMX, on change): the field again with its message."""
+    if field not in LIVE_FIELDS:
+        abort(404)
+    form = MemberForm(meta={"csrf": False})
+    value = (request.form.get(field) or "").strip()
+    errors: list[str] = []
+    ok = ""
+    exclude = members_service.find(request.form.get("member_no") or "")
+    try:
+        if value:
+            if field == "aadhaar":
+                number = v.clean_aadhaar(value)
+                other = members_service.find_by_aadhaar(number)
+                if other is not None and (exclude is None or other.id != exclude.id):
+                    raise ValidationError(f"This Aadhaar number is already registered to member {other.member_no}.")
+                ok = f"Valid Aadhaar: will be stored encrypted and shown as {v.mask_aadhaar(number)}."
+            elif field == "pan":
+                pan = v.clean_pan(value)
+                other = db.session.scalar(db.select(Member).where(Member.pan == pan))
+                if other is not None and (exclude is None or other.id != exclude.id):
+                    raise ValidationError(f"This PAN is already registered to member {other.member_no}.")
+                ok = f"Valid PAN ({v.PAN_HOLDER_TYPES[pan[3]]})."
+            elif field == "mobile":
+                ok = f"Will be saved as {v.clean_mobile(value)}."
+            elif field == "pin":
+                v.clean_pin(value)
+            elif field == "email":
+                v.clean_email(value)
+            elif field == "date_of_birth":
+                born = v.clean_birth_date(value, today=members_service.today())
+                age = v.age_on(born, members_service.today())
+                ok = f"Age {age}." + (" A guardian is required." if age < 18 else "")
+    except ValidationError as exc:
+        errors = [exc.message]
+    bound = getattr(form, field)
+    bound.errors = errors
+    return render(
+        "staff/members/_live_field.html",
+        f=bound,
+        ok=ok if not errors else "",
+        member_no=request.form.get("member_no") or "",
+    )
+
+
+# ---------------------------------------------------------------- profile
+
+
+def _profile_context(member: Member, **extra: Any) -> dict[str, Any]:
+    held = shares.holding(member)
+    accounts = members_service.member_accounts(member)
+    receipts = sorted(
+        {c.entry_id for c in held.certificates if c.entry_id and c.source_certificate_id is None}, reverse=True
+    )
+    return {
+        "member": member,
+        "holding": held,
+        "accounts": accounts,
+        "receipts": receipts,
+        "requests": shares.pending_requests(member),
+        "docs": kyc.current_documents(member),
+        "missing": kyc.missing(member),
+        "requirements": kyc.requirements(member),
+        "doc_labels": kyc.DOC_LABELS,
+        "makers": kyc.makers(member),
+        "upload_form": extra.pop("upload_form", None) or UploadForm(),
+        "status_form": extra.pop("status_form", None) or StatusForm(),
+        "allowed_statuses": sorted(members_service.TRANSITIONS[member.status]),
+        "branch": _branch(member),
+        "staff_names": _staff_names(member),
+        "kyc_current": members_service.kyc_current(member),
+        "eligibility": members_service.eligibility_problem(member),
+        "is_minor": members_service.is_minor(member),
+        "is_senior": members_service.is_senior_citizen(member),
+        "local_storage": not storage.using_s3(),
+        "face_value": shares.face_value(),
+        "today": members_service.today(),
+        **extra,
+    }
+
+
+def _branch(member: Member):
+    from app.models.users import Branch
+
+    return db.session.get(Branch, member.branch_id) if member.branch_id else None
+
+
+def _staff_names(member: Member) -> dict[int, str]:
+    ids = {member.created_by_id, member.kyc_submitted_by_id, member.kyc_approved_by_id}
+    ids.update(c.changed_by_id for c in member.status_history)
+    for d in member.documents:
+        ids.update({d.uploaded_by_id, d.reviewed_by_id})
+    ids.discard(None)
+    if not ids:
+        return {}
+    return {u.id: u.username for u in db.session.scalars(db.select(StaffUser).where(StaffUser.id.in_(ids)))}
+
+
+@bp.get("/staff/members/<member_no>")
+@permission_required("members.view")
+def member_profile(member_no: str) -> Response:
+    """A member's profile: details, KYC, nominees, history, shares and accounts."""
+    member = _member(member_no)
+    return render("staff/members/profile.html", **_profile_context(member))
+
+
+@bp.post("/staff/members/<member_no>/status")
+@permission_required("members.manage")
+def member_status(member_no: str) -> Response:
+    """Change the member's status with a reason and effective date."""
+    member = _member(member_no)
+    form = StatusForm()
+    if not form.validate_on_submit():
+        return _respond(member, "Choose a status and give a reason.", level="error", anchor="#history")
+    try:
+        effective = v.parse_date(form.effective_on.data, field="effective_on") if form.effective_on.data else None
+        members_service.change_status(
+            member, form.status.data, by=_me(), reason=form.reason.data, effective_on=effective
+        )
+    except DomainError as exc:
+        db.session.rollback()
+        return _respond(member, exc.message, level="error", anchor="#history")
+    uow.commit()
+    return _respond(member, f"{member.member_no} is now {member.status}.", anchor="#history")
+
+
+# ---------------------------------------------------------------- KYC documents
+
+
+@bp.post("/staff/members/<member_no>/documents")
+@permission_required("members.manage")
+def document_upload(member_no: str) -> Response:
+    """Upload a KYC document (checked by content: PDF, JPEG or PNG, at most 5 MB)."""
+    member = _member(member_no)
+    form = UploadForm()
+    upload = request.files.get("file")
+    error = None
+    if not form.validate_on_submit():
+        error = "Choose the document type."
+    elif upload is None or not upload.filename:
+        error = "Choose a file to upload."
+    else:
+        try:
+            doc = kyc.upload_document(member, form.doc_type.data, upload.read(), filename=upload.filename, by=_me())
+        except DomainError as exc:
+            db.session.rollback()
+            error = exc.message
+        else:
+            uow.commit()
+            return _respond(member, f"{kyc.DOC_LABELS[doc.doc_type]} uploaded; waiting for review.", anchor="#kyc")
+    if is_htmx():  # htmx swaps only 2xx answers: the section comes back with the message in place
+        response = render("staff/members/_kyc.html", **_profile_context(member, upload_form=form, upload_error=error))
+        return toast(response, error or "", "error")
+    return render(
+        "staff/members/profile.html", **_profile_context(member, upload_form=form, upload_error=error), status=422
+    )
+
+
+@bp.get("/staff/members/<member_no>/documents/<int:doc_id>")
+@permission_required("kyc.documents.view")
+def document_view(member_no: str, doc_id: int) -> Response:
+    """Serve a KYC document to a permitted user (a short-lived presigned URL on S3)."""
+    member = _member(member_no)
+    doc = kyc.get_document(member, doc_id)
+    kyc.record_view(doc, by=_me())
+    uow.commit()
+    filename = f"{member.member_no}-{doc.doc_type}-{doc.id}{storage.ALLOWED[doc.content_type]}"
+    if storage.using_s3():
+        return redirect(storage.presigned_url(doc.storage_key, content_type=doc.content_type, filename=filename))
+    response = send_file(
+        storage.local_file(doc.storage_key),
+        mimetype=doc.content_type,
+        as_attachment=False,
+        download_name=filename,
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.post("/staff/members/<member_no>/kyc/submit")
+@permission_required("members.manage")
+def kyc_submit(member_no: str) -> Response:
+    """Send the KYC for review."""
+    member = _member(member_no)
+    try:
+        kyc.submit(member, by=_me())
+    except DomainError as exc:
+        db.session.rollback()
+        return _respond(member, exc.message, level="error", anchor="#kyc")
+    uow.commit()
+    return _respond(member, "KYC submitted for review by another officer.", anchor="#kyc")
+
+
+# ---------------------------------------------------------------- KYC review (checker)
+
+
+def _after_review(member: Member, message: str, level: str = "success") -> Response:
+    """Answer a review action: the member's KYC card (HTMX) or a redirect back."""
+    if is_htmx():
+        template = "staff/members/_kyc.html"
+        response = render(template, **_profile_context(member, in_queue=request.form.get("from") == "queue"))
+        return toast(response, message, level)
+    flash(message, level)
+    if request.form.get("from") == "queue":
+        return redirect(url_for("staff.kyc_queue"))
+    return redirect(url_for("staff.member_profile", member_no=member.member_no) + "#kyc")
+
+
+@bp.get("/staff/kyc")
+@permission_required("kyc.review")
+def kyc_queue() -> Response:
+    """Members whose KYC waits for review, each with inline document and KYC decisions."""
+    queue = [_profile_context(m, in_queue=True) for m in kyc.review_queue()]
+    return render("staff/members/kyc_queue.html", queue=queue)
+
+
+def _review_doc(doc_id: int, action: str) -> Response:
+    doc = kyc.get_document_by_id(doc_id)
+    member = doc.member
+    try:
+        if action == "verify":
+            kyc.verify_document(doc, by=_me())
+            message = f"{kyc.DOC_LABELS[doc.doc_type]} verified."
+        else:
+            kyc.reject_document(doc, by=_me(), reason=request.form.get("reason", ""))
+            message = f"{kyc.DOC_LABELS[doc.doc_type]} rejected."
+    except DomainError as exc:
+        db.session.rollback()
+        return _after_review(member, exc.message, "error")
+    uow.commit()
+    return _after_review(member, message)
+
+
+@bp.post("/staff/kyc/documents/<int:doc_id>/verify")
+@permission_required("kyc.review")
+def document_verify(doc_id: int) -> Response:
+    """Verify one document."""
+    return _review_doc(doc_id, "verify")
+
+
+@bp.post("/staff/kyc/documents/<int:doc_id>/reject")
+@permission_required("kyc.review")
+def document_reject(doc_id: int) -> Response:
+    """Reject one document with a reason."""
+    return _review_doc(doc_id, "reject")
+
+
+@bp.post("/staff/members/<member_no>/kyc/approve")
+@permission_required("kyc.review")
+def kyc_approve(member_no: str) -> Response:
+    """Approve the KYC (a different officer from the maker)."""
+    member = _member(member_no)
+    try:
+        kyc.approve(member, checker=_me(), note=request.form.get("note"))
+    except DomainError as exc:
+        db.session.rollback()
+        return _after_review(member, exc.message, "error")
+    uow.commit()
+    return _after_review(member, f"KYC of {member.member_no} approved; re-KYC due {member.rekyc_due_on:%d-%m-%Y}.")
+
+
+@bp.post("/staff/members/<member_no>/kyc/reject")
+@permission_required("kyc.review")
+def kyc_reject(member_no: str) -> Response:
+    """Reject the KYC with a reason."""
+    member = _member(member_no)
+    try:
+        kyc.reject(member, checker=_me(), reason=request.form.get("reason", ""))
+    except DomainError as exc:
+        db.session.rollback()
+        return _after_review(member, exc.message, "error")
+    uow.commit()
+    return _after_review(member, f"KYC of {member.member_no} rejected.")
+
+
+@bp.post("/staff/members/<member_no>/risk")
+@permission_required("kyc.review")
+def member_risk(member_no: str) -> Response:
+    """Set the KYC risk category (re-KYC date follows)."""
+    member = _member(member_no)
+    try:
+        members_service.set_risk(member, request.form.get("kyc_risk", ""), by=_me())
+    except DomainError as exc:
+        db.session.rollback()
+        return _respond(member, exc.message, level="error", anchor="#kyc")
+    uow.commit()
+    return _respond(member, f"Risk category set to {member.kyc_risk}.", anchor="#kyc")
+
+
+@bp.get("/staff/members/kyc-due")
+@permission_required("members.view")
+def kyc_due() -> Response:
+    """Members whose periodic KYC update is due soon or overdue."""
+    days = request.args.get("days", type=int)
+    window = days if days is not None and 0 <= days <= 3650 else None
+    rows = members_service.kyc_due(within_days=window)
+    return render(
+        "staff/members/kyc_due.html",
+        rows=rows,
+        days=window if window is not None else current_app.config["KYC_DUE_WINDOW_DAYS"],
+        today=members_service.today(),
+    )
+
+
+# ---------------------------------------------------------------- admission and shares
+
+
+def _savings_choices(member: Member) -> list[tuple[str, str]]:
+    rows = db.session.scalars(
+        db.select(Account)
+        .where(Account.member_id == member.id, Account.kind.in_(shares.FUNDING_KINDS), Account.status == "active")
+        .order_by(Account.id)
+    )
+    return [("", "—")] + [(a.account_no, f"{a.account_no} ({a.title})") for a in rows]
+
+
+def _shares_count(raw: str | None) -> int | None:
+    try:
+        return shares.parse_shares(raw)
+    except ValidationError:
+        return None
+
+
+@bp.route("/staff/members/<member_no>/admit", methods=["GET", "POST"])
+@permission_required("shares.manage")
+def member_admit(member_no: str) -> Response:
+    """Admission: collect the membership fee and the minimum shares (cash or from savings)."""
+    member = _member(member_no)
+    form = SharesForm()
+    form.from_account.choices = _savings_choices(member)
+    top: list[str] = []
+    if request.method == "GET" and not form.shares.data:
+        form.shares.data = str(request.args.get("shares") or shares.min_shares())
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            receipt = shares.admit(
+                member,
+                shares=form.shares.data,
+                mode=form.mode.data,
+                from_account_no=form.from_account.data or None,
+                by=_me(),
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            top = _apply_errors(form, exc, {"member_no": ""})
+        else:
+            uow.commit()
+            flash(f"{member.name} admitted as member {member.member_no}.", "success")
+            return redirect(url_for("staff.share_receipt", member_no=member.member_no, entry_id=receipt.entry.id))
+    count = _shares_count(form.shares.data)
+    context = {
+        "member": member,
+        "form": form,
+        "top_errors": top,
+        "count": count,
+        "face": shares.face_value(),
+        "fee": shares.membership_fee(),
+        "minimum": shares.min_shares(),
+        "admission": True,
+    }
+    if is_htmx() and request.method == "GET":
+        return render("staff/members/_share_total.html", **context)
+    return render("staff/members/shares_form.html", status=422 if request.method == "POST" else 200, **context)
+
+
+@bp.route("/staff/members/<member_no>/shares/buy", methods=["GET", "POST"])
+@permission_required("shares.manage")
+def shares_buy(member_no: str) -> Response:
+    """An active member buys more shares."""
+    member = _member(member_no)
+    form = SharesForm()
+    form.from_account.choices = _savings_choices(member)
+    top: list[str] = []
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            receipt = shares.purchase(
+                member,
+                shares=form.shares.data,
+                mode=form.mode.data,
+                from_account_no=form.from_account.data or None,
+                by=_me(),
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            top = _apply_errors(form, exc, {"member_no": ""})
+        else:
+            uow.commit()
+            flash(f"{receipt.shares} shares issued on {receipt.certificate.certificate_no}.", "success")  # type: ignore[union-attr]
+            return redirect(url_for("staff.share_receipt", member_no=member.member_no, entry_id=receipt.entry.id))
+    count = _shares_count(form.shares.data)
+    context = {
+        "member": member,
+        "form": form,
+        "top_errors": top,
+        "count": count,
+        "face": shares.face_value(),
+        "fee": 0,
+        "minimum": 1,
+        "admission": False,
+    }
+    if is_htmx() and request.method == "GET":
+        return render("staff/members/_share_total.html", **context)
+    return render("staff/members/shares_form.html", status=422 if request.method == "POST" else 200, **context)
+
+
+@bp.get("/staff/members/<member_no>/receipts/<int:entry_id>")
+@permission_required("members.view")
+def share_receipt(member_no: str, entry_id: int) -> Response:
+    """A printable receipt for an admission or share purchase."""
+    member = _member(member_no)
+    return render("staff/members/receipt.html", r=shares.receipt(member, entry_id), member=member)
+
+
+@bp.route("/staff/members/<member_no>/shares/refund", methods=["GET", "POST"])
+@permission_required("shares.manage")
+def shares_refund(member_no: str) -> Response:
+    """Request a share refund (a checker approves it)."""
+    member = _member(member_no)
+    form = RefundForm()
+    top: list[str] = []
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            req = shares.request_refund(
+                member,
+                shares=form.shares.data,
+                mode=form.mode.data,
+                to_account_no=form.to_account.data,
+                reason=form.reason.data,
+                close_membership=bool(form.close_membership.data),
+                maker=_me(),
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            top = _apply_errors(form, exc)
+        else:
+            uow.commit()
+            flash(f"Refund request #{req.id} is waiting for a checker's approval.", "success")
+            return redirect(url_for("staff.member_profile", member_no=member.member_no) + "#shares")
+    return render(
+        "staff/members/share_request.html",
+        member=member,
+        form=form,
+        top_errors=top,
+        kind="refund",
+        holding=shares.holding(member),
+        minimum=shares.min_shares(),
+        status=422 if request.method == "POST" else 200,
+    )
+
+
+@bp.route("/staff/members/<member_no>/shares/transfer", methods=["GET", "POST"])
+@permission_required("shares.manage")
+def shares_transfer(member_no: str) -> Response:
+    """Request a share transfer to another member (a checker approves it)."""
+    member = _member(member_no)
+    form = TransferForm()
+    top: list[str] = []
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            req = shares.request_transfer(
+                member,
+                to_member_no=form.to_member_no.data,
+                shares=form.shares.data,
+                reason=form.reason.data,
+                close_membership=bool(form.close_membership.data),
+                maker=_me(),
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            top = _apply_errors(form, exc)
+        else:
+            uow.commit()
+            flash(f"Transfer request #{req.id} is waiting for a checker's approval.", "success")
+            return redirect(url_for("staff.member_profile", member_no=member.member_no) + "#shares")
+    return render(
+        "staff/members/share_request.html",
+        member=member,
+        form=form,
+        top_errors=top,
+        kind="transfer",
+        holding=shares.holding(member),
+        minimum=shares.min_shares(),
+        status=422 if request.method == "POST" else 200,
+    )
+
+
+def _share_request(req_id: int) -> tuple[ApprovalRequest, Member]:
+    req = approvals.get(req_id)
+    if req.kind not in shares.REQUEST_KINDS or req.entity_type != "member":
+        raise NotFound("No such share request.")
+    return req, members_service.get(req.entity_id or "")
+
+
+@bp.post("/staff/shares/requests/<int:req_id>/approve")
+@permission_required("shares.approve")
+def share_request_approve(req_id: int) -> Response:
+    """Approve a pending refund / transfer (maker ≠ checker); posts the movement."""
+    req, member = _share_request(req_id)
+    try:
+        approvals.approve(req.id, checker=_me(), note=request.form.get("note") or None)
+    except DomainError as exc:
+        db.session.rollback()
+        return _respond(member, exc.message, level="error", anchor="#shares")
+    uow.commit()
+    return _respond(
+        member, f"Request #{req.id} approved and posted ({(req.result or {}).get('entry_no', '')}).", anchor="#shares"
+    )
+
+
+@bp.post("/staff/shares/requests/<int:req_id>/reject")
+@permission_required("shares.approve")
+def share_request_reject(req_id: int) -> Response:
+    """Reject a pending refund / transfer with a reason."""
+    req, member = _share_request(req_id)
+    try:
+        approvals.reject(req.id, checker=_me(), note=request.form.get("note", ""))
+    except DomainError as exc:
+        db.session.rollback()
+        return _respond(member, exc.message, level="error", anchor="#shares")
+    uow.commit()
+    return _respond(member, f"Request #{req.id} rejected.", anchor="#shares")
+
+
+@bp.get("/staff/shares/register")
+@permission_required("members.view")
+def share_register() -> Response:
+    """The share register (certificates and share numbers), with CSV export."""
+    args = request.args
+    status = args.get("status", "active")
+    status = status if status in {"active", "refunded", "transferred", ""} else "active"
+    stmt = shares.register_query(q=args.get("q"), status=status or None)
+    if args.get("format") == "csv":
+        rows = db.session.execute(stmt).all()
+        response = Response(shares.register_csv(rows), mimetype="text/csv")
+        stamp = members_service.today().isoformat()
+        response.headers["Content-Disposition"] = f'attachment; filename="share-register-{stamp}.csv"'
+        return response
+    total = db.session.scalar(db.select(db.func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    page_no = max(1, args.get("page", 1, type=int))
+    per_page = 100
+    rows = db.session.execute(stmt.limit(per_page).offset((page_no - 1) * per_page)).all()
+    pages = max(1, -(-total // per_page))
+    return render(
+        "staff/members/share_register.html",
+        "staff/members/_register_rows.html",
+        rows=rows,
+        totals=shares.register_totals(),
+        args=args,
+        cert_status=status,
+        page_no=page_no,
+        pages=pages,
+        total=total,
+        today=members_service.today(),
+    )

@@ -1,0 +1,128 @@
+"""Staff dashboard, user administration and the audit log screen."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from flask import flash, redirect, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.blueprints.staff import bp
+from app.blueprints.staff.forms import UserForm
+from app.extensions import db
+from app.models.audit import AuditLog
+from app.models.base import UTC
+from app.models.users import StaffUser
+from app.pagination import paginate
+from app.permissions import permission_required
+from app.services import staff_auth, uow
+from app.services.errors import DomainError
+from app.web import apply_domain_error, render, toast
+
+
+@bp.get("/")
+@permission_required("dashboard.view")
+def dashboard():
+    return render("staff/dashboard.html")
+
+
+@bp.get("/staff/users")
+@permission_required("users.view")
+def users():
+    rows = db.session.scalars(select(StaffUser).order_by(StaffUser.username)).all()
+    return render("staff/users.html", users=rows)
+
+
+@bp.route("/staff/users/new", methods=["GET", "POST"])
+@permission_required("users.manage")
+def user_new():
+    form = UserForm()
+    if form.validate_on_submit():
+        try:
+            user = staff_auth.create_user(
+                username=form.username.data,
+                password=form.password.data,
+                role=form.role.data,
+                full_name=form.full_name.data,
+                email=form.email.data or None,
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            apply_domain_error(form, exc)
+            return render("staff/user_form.html", form=form, status=422)
+        uow.commit()
+        flash(f"User {user.username} created as {user.role}.", "success")
+        return redirect(url_for("staff.users"))
+    return render("staff/user_form.html", form=form)
+
+
+def _user_action(user_id: int, action: str):
+    user = staff_auth.get_user(user_id)
+    if action == "deactivate":
+        staff_auth.set_active(user, False, by=current_user)
+        message = f"{user.username} deactivated."
+    elif action == "activate":
+        staff_auth.set_active(user, True, by=current_user)
+        message = f"{user.username} activated."
+    else:
+        staff_auth.reset_totp(user)
+        message = f"Two-factor authentication reset for {user.username}; they enrol again at next sign-in."
+    uow.commit()
+    response = render(
+        "staff/users.html",
+        "staff/_user_row.html",
+        user=user,
+        users=db.session.scalars(select(StaffUser).order_by(StaffUser.username)).all(),
+    )
+    if request.headers.get("HX-Request"):
+        return toast(response, message)
+    flash(message, "success")
+    return redirect(url_for("staff.users"))
+
+
+@bp.post("/staff/users/<int:user_id>/deactivate")
+@permission_required("users.manage")
+def user_deactivate(user_id: int):
+    return _user_action(user_id, "deactivate")
+
+
+@bp.post("/staff/users/<int:user_id>/activate")
+@permission_required("users.manage")
+def user_activate(user_id: int):
+    return _user_action(user_id, "activate")
+
+
+@bp.post("/staff/users/<int:user_id>/reset-totp")
+@permission_required("users.manage")
+def user_reset_totp(user_id: int):
+    return _user_action(user_id, "reset-totp")
+
+
+def _parse_date(raw: str | None) -> date | None:
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+@bp.get("/staff/audit")
+@permission_required("audit.view")
+def audit_log():
+    args = request.args
+    stmt = select(AuditLog).order_by(AuditLog.id.desc())
+    if args.get("actor"):
+        stmt = stmt.where(AuditLog.actor_name.ilike(f"%{args['actor'].strip()}%"))
+    if args.get("entity_type"):
+        stmt = stmt.where(AuditLog.entity_type == args["entity_type"].strip())
+    if args.get("entity_id"):
+        stmt = stmt.where(AuditLog.entity_id == args["entity_id"].strip())
+    if args.get("action"):
+        stmt = stmt.where(AuditLog.action.ilike(f"{args['action'].strip()}%"))
+    start, end = _parse_date(args.get("from")), _parse_date(args.get("to"))
+    if start:
+        stmt = stmt.where(AuditLog.occurred_at >= datetime.combine(start, time.min, UTC))
+    if end:
+        stmt = stmt.where(AuditLog.occurred_at < datetime.combine(end + timedelta(days=1), time.min, UTC))
+    page = paginate(stmt, request.args.get("page", 1, type=int))
+    return render("staff/audit.html", "staff/_audit_rows.html", page=page, args=args)

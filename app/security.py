@@ -1,0 +1,92 @@
+"""Security headers, actor context per request and the staff idle timeout."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask, Response, flash, g, redirect, request, session, url_for
+from flask_login import current_user, logout_user
+
+from app.models.base import utcnow
+from app.services.context import SYSTEM, Actor, set_actor
+
+
+def _client_ip() -> str | None:
+    return request.remote_addr
+
+
+def build_csp(app: Flask, extra_script: str = "", extra_style: str = "") -> str:
+    htmx = app.config["HTMX_URL"]
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"script-src 'self' {htmx} {extra_script}".strip(),
+            f"style-src 'self' {extra_style}".strip(),
+            "img-src 'self' data:",
+            "font-src 'self'",
+            "connect-src 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+            "base-uri 'self'",
+            "object-src 'none'",
+        ]
+    )
+
+
+def init_security(app: Flask) -> None:
+    csp = build_csp(app)
+
+    @app.before_request
+    def _set_actor() -> Response | None:
+        user = current_user
+        if user.is_authenticated:
+            kind = getattr(user, "kind", "staff")
+            name = getattr(user, "username", None) or getattr(user, "member_no", None)
+            set_actor(
+                Actor(
+                    type=kind,
+                    id=user.id,
+                    name=name,
+                    role=getattr(user, "role", None) if kind == "staff" else "member",
+                    ip=_client_ip(),
+                    user_agent=request.user_agent.string,
+                )
+            )
+        else:
+            set_actor(Actor(type="anonymous", ip=_client_ip(), user_agent=request.user_agent.string))
+        g.csp = csp
+        return _idle_timeout(app)
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        response.headers.setdefault("Content-Security-Policy", g.get("csp", csp))
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "same-origin"
+        response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        if current_user.is_authenticated:
+            response.headers["Cache-Control"] = "no-store"
+        set_actor(SYSTEM)
+        return response
+
+
+def _idle_timeout(app: Flask) -> Response | None:
+    """Sign staff out after STAFF_IDLE_TIMEOUT_MINUTES without a request."""
+    if not current_user.is_authenticated or getattr(current_user, "kind", None) != "staff":
+        return None
+    if request.endpoint in ("static",):
+        return None
+    now = utcnow()
+    last = session.get("last_seen")
+    limit = timedelta(minutes=app.config["STAFF_IDLE_TIMEOUT_MINUTES"])
+    if last is not None and now.timestamp() - float(last) > limit.total_seconds():
+        logout_user()
+        session.clear()
+        flash("You were signed out after a period of inactivity.", "warning")
+        if request.path.startswith("/api/"):
+            return None
+        return redirect(url_for("auth.login", next=request.full_path))
+    session["last_seen"] = now.timestamp()
+    return None

@@ -1,0 +1,1 @@
+"""Domain services: no ``request``, no ``flask.g``; one module per domain."""

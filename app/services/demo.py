@@ -1,0 +1,61 @@
+"""The demo society: one staff user per role and an open business day.
+
+DEMO CREDENTIALS ONLY. ``flask demo-seed`` refuses to run in production.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import current_app
+
+from app.extensions import db
+from app.models.users import ROLES, Branch
+from app.services import calendar, staff_auth, uow
+
+DEMO_PASSWORD = "Demo@12345"  # demo seed only, printed by `make run`
+DEMO_BRANCH = ("HO", "Head Office", "SAHK0000001")
+
+
+def seed(today: date | None = None) -> list[str]:
+    """Create what is missing of the demo society and return lines to print."""
+    if current_app.config.get("ENV_NAME") == "production":
+        raise RuntimeError("demo-seed is refused in production")
+    from sqlalchemy import select
+
+    branch = db.session.scalar(select(Branch).where(Branch.code == DEMO_BRANCH[0]))
+    if branch is None:
+        branch = Branch(
+            code=DEMO_BRANCH[0],
+            name=DEMO_BRANCH[1],
+            ifsc=DEMO_BRANCH[2],
+            address="Main Road, Nashik, Maharashtra 422001",
+        )
+        db.session.add(branch)
+        db.session.flush()
+    from app.services import coa
+
+    coa.seed_chart()
+    for role in ROLES:
+        if staff_auth.find_by_username(role) is None:
+            staff_auth.create_user(
+                username=role, password=DEMO_PASSWORD, role=role, full_name=f"Demo {role.title()}", branch_id=branch.id
+            )
+    if calendar.open_day() is None and calendar.business_date_or_none() is None:
+        from sqlalchemy import func
+
+        from app.models.calendar import BusinessDay
+
+        if not db.session.scalar(select(func.count()).select_from(BusinessDay)):
+            calendar.open_business_day(today or date.today())
+    for hook in SEED_HOOKS:
+        hook()
+    uow.commit()
+    lines = ["Demo society ready. DEMO CREDENTIALS (demo data only):"]
+    lines += [f"  staff  {role:<10} / {DEMO_PASSWORD}" for role in ROLES]
+    lines += [line for extra in LINE_HOOKS for line in extra()]
+    return lines
+
+
+SEED_HOOKS: list = []  # later domains (chart of accounts, members ...) add their seeding here
+LINE_HOOKS: list = []

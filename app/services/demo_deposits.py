@@ -1,0 +1,78 @@
+"""Demo deposits: the default products and a few SB, FD and RD accounts for the demo members.
+
+DEMO DATA ONLY. Idempotent: members who already hold a deposit account are left alone.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models.ledger import Account
+from app.models.members import Member
+from app.money import format_inr
+from app.services import deposits
+from app.services.deposits import OpenRequest
+from app.services.errors import DomainError
+
+
+def seed_deposits(limit: int = 6) -> list[str]:
+    """Create the default products and open demo accounts; returns lines to print."""
+    deposits.seed_products()
+    members = db.session.scalars(
+        select(Member)
+        .where(Member.status == "active", Member.kyc_status == "approved")
+        .order_by(Member.id)
+        .limit(limit)
+    ).all()
+    lines: list[str] = []
+    for i, member in enumerate(members):
+        if db.session.scalar(
+            select(Account.id).where(Account.member_id == member.id, Account.kind.in_(deposits.DEPOSIT_KINDS))
+        ):
+            continue
+        try:
+            with db.session.begin_nested():
+                sb = deposits.open_account(
+                    OpenRequest(member_no=member.member_no, kind="savings", amount_paise=(25_000 + 5_000 * i) * 100)
+                )
+                opened = [sb]
+                if i % 3 == 0:
+                    opened.append(
+                        deposits.open_account(
+                            OpenRequest(member_no=member.member_no, kind="fd", amount_paise=1_00_000_00, months=12)
+                        )
+                    )
+                elif i % 3 == 1:
+                    opened.append(
+                        deposits.open_account(
+                            OpenRequest(
+                                member_no=member.member_no,
+                                kind="rd",
+                                installment_paise=2_000_00,
+                                months=24,
+                                si_account_no=sb.account_no,
+                            )
+                        )
+                    )
+                else:
+                    opened.append(
+                        deposits.open_account(
+                            OpenRequest(
+                                member_no=member.member_no,
+                                kind="fd",
+                                amount_paise=50_000_00,
+                                months=24,
+                                payout="quarterly",
+                                payout_account_no=sb.account_no,
+                            )
+                        )
+                    )
+        except DomainError as exc:
+            lines.append(f"  deposits: skipped {member.member_no}: {exc.message}")
+            continue
+        lines.append(
+            f"  deposits: {member.member_no} {member.name}: "
+            + ", ".join(f"{a.account_no} ({a.kind}, {format_inr(a.balance_paise)})" for a in opened)
+        )
+    return lines

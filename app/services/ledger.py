@@ -1,0 +1,566 @@
+"""The posting service: the only writer of journal rows, plus ledger reads and verification.
+
+``post()`` validates a balanced set of lines, locks the member accounts it touches in
+ascending id order, updates their cached balances, writes the entry and its lines, and
+records the audit row, all inside the caller's unit of work. The same idempotency key with
+the same request returns the original entry; with a different request it is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import case, func, select
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.models.base import utcnow
+from app.models.ledger import Account, GLAccount, GLDailyBalance, JournalEntry, JournalLine
+from app.money import format_inr
+from app.services import audit, calendar
+from app.services.errors import Conflict, DomainError, NotFound, ValidationError
+
+
+class PostingError(DomainError):
+    type = "posting-refused"
+    title = "Posting refused"
+
+
+class UnbalancedEntry(PostingError):
+    type = "unbalanced-entry"
+    title = "Entry does not balance"
+
+
+class InsufficientFunds(PostingError):
+    type = "insufficient-funds"
+    title = "Insufficient balance"
+
+
+class AccountNotOperable(PostingError):
+    type = "account-not-operable"
+    title = "Account cannot take this posting"
+
+
+class IdempotencyConflict(Conflict):
+    type = "idempotency-conflict"
+    title = "Idempotency key reused with a different request"
+
+
+class AlreadyReversed(Conflict):
+    type = "already-reversed"
+    title = "Entry already reversed"
+
+
+KINDS = frozenset(
+    {
+        "deposit", "withdrawal", "transfer", "interest", "fee", "charge", "disbursement", "repayment",
+        "reversal", "eod", "journal", "admission", "shares", "tds", "maturity", "payout", "teller",
+        "provision", "dividend", "payment", "opening",
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Line:
+    """One side of a posting. Give ``gl`` (a code), or ``account`` (its control GL is used)."""
+
+    debit: int = 0
+    credit: int = 0
+    gl: str | None = None
+    account: Account | None = None
+    narration: str | None = None
+    floor_paise: int | None = None  # a stricter minimum for this account (e.g. product minimum balance)
+
+    @classmethod
+    def dr(
+        cls, target: str | Account, paise: int, narration: str | None = None, *, floor_paise: int | None = None
+    ) -> Line:
+        if isinstance(target, Account):
+            return cls(debit=paise, account=target, narration=narration, floor_paise=floor_paise)
+        return cls(debit=paise, gl=target, narration=narration)
+
+    @classmethod
+    def cr(cls, target: str | Account, paise: int, narration: str | None = None) -> Line:
+        if isinstance(target, Account):
+            return cls(credit=paise, account=target, narration=narration)
+        return cls(credit=paise, gl=target, narration=narration)
+
+
+@dataclass
+class _Resolved:
+    line: Line
+    gl: GLAccount
+    account_id: int | None
+
+
+def request_fingerprint(kind: str, narration: str, lines: Sequence[Line], extra: dict | None = None) -> str:
+    """A stable hash of what a posting asks for (used to compare idempotent retries)."""
+    payload = {
+        "kind": kind,
+        "narration": narration,
+        "lines": [
+            [ln.gl or "", ln.account.id if ln.account is not None else None, ln.debit, ln.credit] for ln in lines
+        ],
+        "extra": extra or {},
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _gl_by_code(codes: Iterable[str]) -> dict[str, GLAccount]:
+    wanted = set(codes)
+    if not wanted:
+        return {}
+    rows = db.session.scalars(select(GLAccount).where(GLAccount.code.in_(wanted))).all()
+    found = {gl.code: gl for gl in rows}
+    missing = wanted - found.keys()
+    if missing:
+        raise ValidationError(f"Unknown GL account {', '.join(sorted(missing))}.", field="gl")
+    return found
+
+
+def _validate(lines: Sequence[Line]) -> list[_Resolved]:
+    if len(lines) < 2:
+        raise UnbalancedEntry("An entry needs at least two lines.")
+    debit = credit = 0
+    for ln in lines:
+        for amount in (ln.debit, ln.credit):
+            if not isinstance(amount, int) or isinstance(amount, bool):
+                raise ValidationError("Amounts must be whole paise (int).")
+        if ln.debit < 0 or ln.credit < 0:
+            raise ValidationError("Amounts cannot be negative.", field="amount")
+        if (ln.debit > 0) == (ln.credit > 0):
+            raise ValidationError("Each line needs either a debit or a credit greater than zero.", field="amount")
+        if (ln.gl is None) == (ln.account is None) and ln.account is None:
+            raise ValidationError("Each line needs a GL account or a member account.")
+        debit += ln.debit
+        credit += ln.credit
+    if debit != credit:
+        raise UnbalancedEntry(
+            f"Debits {format_inr(debit)} and credits {format_inr(credit)} differ by {format_inr(abs(debit - credit))}."
+        )
+    gls = _gl_by_code(ln.gl for ln in lines if ln.gl)
+    resolved: list[_Resolved] = []
+    for ln in lines:
+        if ln.account is not None:
+            gl = ln.account.control_gl
+            if ln.gl is not None and gls[ln.gl].id != gl.id:
+                raise ValidationError(f"Account {ln.account.account_no} belongs to GL {gl.code}, not {ln.gl}.")
+            resolved.append(_Resolved(ln, gl, ln.account.id))
+        else:
+            gl = gls[ln.gl]  # type: ignore[index]
+            if gl.is_control:
+                raise ValidationError(
+                    f"GL {gl.code} {gl.name} is a control account: post to a member account under it."
+                )
+            resolved.append(_Resolved(ln, gl, None))
+        if not gl.active:
+            raise PostingError(f"GL {gl.code} {gl.name} is inactive.")
+        if gl.is_group:
+            raise PostingError(f"GL {gl.code} {gl.name} is a heading and takes no postings.")
+    return resolved
+
+
+def _lock_accounts(ids: set[int]) -> dict[int, Account]:
+    """Lock member accounts in ascending id order (no deadlocks) and reload their balances."""
+    if not ids:
+        return {}
+    stmt = (
+        select(Account)
+        .where(Account.id.in_(sorted(ids)))
+        .order_by(Account.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {acc.id: acc for acc in db.session.scalars(stmt)}
+
+
+def _apply_balances(
+    resolved: list[_Resolved], accounts: dict[int, Account], *, allow_frozen: bool, enforce_limits: bool
+) -> dict[int, tuple[int, int]]:
+    deltas: dict[int, int] = {}
+    floors: dict[int, int] = {}
+    for r in resolved:
+        if r.account_id is None:
+            continue
+        signed = r.line.debit - r.line.credit
+        deltas[r.account_id] = deltas.get(r.account_id, 0) + (signed if r.gl.normal_side == "debit" else -signed)
+        if r.line.floor_paise is not None:
+            floors[r.account_id] = max(floors.get(r.account_id, r.line.floor_paise), r.line.floor_paise)
+    changes: dict[int, tuple[int, int]] = {}
+    for acc_id in sorted(deltas):
+        acc = accounts[acc_id]
+        if acc.status == "closed":
+            raise AccountNotOperable(f"Account {acc.account_no} is closed.")
+        if acc.status == "frozen" and not allow_frozen:
+            raise AccountNotOperable(
+                f"Account {acc.account_no} is frozen{': ' + acc.status_reason if acc.status_reason else ''}."
+            )
+        new = acc.balance_paise + deltas[acc_id]
+        floor = max(acc.min_balance_paise, floors.get(acc_id, acc.min_balance_paise))
+        if deltas[acc_id] < 0 and new < floor and enforce_limits and acc.enforce_limit:
+            available = max(0, acc.balance_paise - floor)
+            raise InsufficientFunds(
+                f"Account {acc.account_no} has {format_inr(available)} available; this needs {format_inr(-deltas[acc_id])}.",
+                field="amount",
+            )
+        changes[acc_id] = (acc.balance_paise, new)
+        acc.balance_paise = new
+    return changes
+
+
+def _existing_for_key(key: str, fingerprint: str) -> JournalEntry | None:
+    existing = db.session.scalar(select(JournalEntry).where(JournalEntry.idempotency_key == key))
+    if existing is None:
+        return None
+    if existing.request_hash != fingerprint:
+        raise IdempotencyConflict(
+            f"Idempotency key {key!r} was already used for a different request (entry {existing.number})."
+        )
+    return existing
+
+
+def post(
+    lines: Sequence[Line],
+    *,
+    kind: str,
+    narration: str,
+    idempotency_key: str | None = None,
+    fingerprint_extra: dict | None = None,
+    business_date: date | None = None,
+    value_date: date | None = None,
+    allow_backdate: bool = False,
+    posted_by_id: int | None = None,
+    approved_by_id: int | None = None,
+    branch_id: int | None = None,
+    channel: str = "branch",
+    reference: str | None = None,
+    reverses: JournalEntry | None = None,
+    allow_frozen: bool = False,
+    enforce_limits: bool = True,
+) -> JournalEntry:
+    """Post one balanced journal entry in the current unit of work and return it.
+
+    ``business_date`` must be the open business date (default); ``value_date`` may be
+    earlier only with ``allow_backdate`` (the caller checks the permission).
+    Raises a PostingError subclass (nothing written) when anything is wrong.
+    """
+    if kind not in KINDS:
+        raise ValidationError(f"Unknown entry kind {kind!r}.")
+    narration = (narration or "").strip()
+    if not narration:
+        raise ValidationError("A narration is required.", field="narration")
+    fingerprint = request_fingerprint(kind, narration, lines, fingerprint_extra)
+    if idempotency_key:
+        existing = _existing_for_key(idempotency_key, fingerprint)
+        if existing is not None:
+            return existing
+    resolved = _validate(lines)
+    open_date = calendar.current_business_date()
+    if business_date is not None and business_date != open_date:
+        raise calendar.DayClosed(
+            f"Business day {business_date:%d-%m-%Y} is not open for posting (the open day is {open_date:%d-%m-%Y})."
+        )
+    value = value_date or open_date
+    if value > open_date:
+        raise ValidationError("The value date cannot be after the business date.", field="value_date")
+    if value < open_date and not allow_backdate:
+        raise PostingError("Back-dated value dates need the back-dating permission.", field="value_date")
+    accounts = _lock_accounts({r.account_id for r in resolved if r.account_id is not None})
+    changes = _apply_balances(resolved, accounts, allow_frozen=allow_frozen, enforce_limits=enforce_limits)
+    total = sum(ln.debit for ln in lines)
+    entry = JournalEntry(
+        business_date=open_date,
+        value_date=value,
+        posted_at=utcnow(),
+        kind=kind,
+        narration=narration[:255],
+        channel=channel,
+        reference=reference,
+        idempotency_key=idempotency_key,
+        request_hash=fingerprint,
+        reverses_id=reverses.id if reverses is not None else None,
+        posted_by_id=posted_by_id,
+        approved_by_id=approved_by_id,
+        branch_id=branch_id,
+        total_paise=total,
+    )
+    try:
+        if idempotency_key or reverses is not None:
+            # A unique key could collide with a concurrent request: isolate the insert.
+            with db.session.begin_nested():
+                db.session.add(entry)
+                db.session.flush()
+        else:
+            db.session.add(entry)
+            db.session.flush()
+    except IntegrityError as exc:
+        # A concurrent request with the same key (or a second reversal of the same entry) won.
+        if idempotency_key:
+            for acc_id, (old, _new) in changes.items():
+                accounts[acc_id].balance_paise = old
+            winner = _existing_for_key(idempotency_key, fingerprint)
+            if winner is not None:
+                db.session.flush()
+                return winner
+        if reverses is not None:
+            raise AlreadyReversed(f"Entry {reverses.number} has already been reversed.") from exc
+        raise
+    db.session.add_all(
+        [
+            JournalLine(
+                entry_id=entry.id,
+                gl_account_id=r.gl.id,
+                account_id=r.account_id,
+                business_date=open_date,
+                debit_paise=r.line.debit,
+                credit_paise=r.line.credit,
+                narration=r.line.narration,
+            )
+            for r in resolved
+        ]
+    )
+    db.session.flush()
+    audit.record(
+        "ledger.post",
+        "journal_entry",
+        entry.id,
+        after={
+            "kind": kind,
+            "total_paise": total,
+            "narration": entry.narration,
+            "reverses": entry.reverses_id,
+            "balances": {accounts[a].account_no: {"before": b, "after": n} for a, (b, n) in changes.items()},
+        },
+    )
+    return entry
+
+
+def get_entry(entry_id: int) -> JournalEntry:
+    entry = db.session.get(JournalEntry, entry_id)
+    if entry is None:
+        raise NotFound(f"No journal entry {entry_id}.")
+    return entry
+
+
+def reversal_of(entry: JournalEntry) -> JournalEntry | None:
+    return db.session.scalar(select(JournalEntry).where(JournalEntry.reverses_id == entry.id))
+
+
+def reverse(
+    entry: JournalEntry, *, reason: str, posted_by_id: int | None = None, approved_by_id: int | None = None
+) -> JournalEntry:
+    """Post the mirror image of ``entry`` (a reversal); an entry is reversed at most once."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError("A reason is required for a reversal.", field="reason")
+    if entry.kind == "reversal":
+        raise PostingError(f"Entry {entry.number} is itself a reversal; post a fresh entry instead.")
+    if reversal_of(entry) is not None:
+        raise AlreadyReversed(f"Entry {entry.number} has already been reversed.")
+    mirrored = [
+        Line(
+            debit=ln.credit_paise,
+            credit=ln.debit_paise,
+            gl=None if ln.account is not None else ln.gl_account.code,
+            account=ln.account,
+            narration=ln.narration,
+        )
+        for ln in entry.lines
+    ]
+    return post(
+        mirrored,
+        kind="reversal",
+        narration=f"Reversal of {entry.number}: {reason}"[:255],
+        reverses=entry,
+        posted_by_id=posted_by_id,
+        approved_by_id=approved_by_id,
+        branch_id=entry.branch_id,
+        allow_frozen=True,
+        enforce_limits=True,
+    )
+
+
+# ---------------------------------------------------------------- reads
+
+
+@dataclass
+class GLBalance:
+    gl: GLAccount
+    debit_paise: int = 0
+    credit_paise: int = 0
+
+    @property
+    def balance_paise(self) -> int:
+        """Balance on the account's normal side."""
+        net = self.debit_paise - self.credit_paise
+        return net if self.gl.normal_side == "debit" else -net
+
+    @property
+    def net_debit(self) -> int:
+        return self.debit_paise - self.credit_paise
+
+
+def gl_totals(as_of: date | None = None, *, since: date | None = None) -> dict[int, tuple[int, int]]:
+    """Cumulative (debit, credit) per GL id up to ``as_of`` inclusive.
+
+    Reads the latest day-end snapshot on or before ``as_of`` plus the lines after it, so
+    reports stay fast however long the ledger grows.
+    """
+    totals: dict[int, tuple[int, int]] = {}
+    snap_date = None
+    if as_of is not None and since is None:
+        snap_date = db.session.scalar(
+            select(func.max(GLDailyBalance.business_date)).where(GLDailyBalance.business_date <= as_of)
+        )
+    if snap_date is not None:
+        for gl_id, dr, cr in db.session.execute(
+            select(
+                GLDailyBalance.gl_account_id, GLDailyBalance.debit_total_paise, GLDailyBalance.credit_total_paise
+            ).where(GLDailyBalance.business_date == snap_date)
+        ):
+            totals[gl_id] = (dr, cr)
+    stmt = select(
+        JournalLine.gl_account_id, func.sum(JournalLine.debit_paise), func.sum(JournalLine.credit_paise)
+    ).group_by(JournalLine.gl_account_id)
+    if as_of is not None:
+        stmt = stmt.where(JournalLine.business_date <= as_of)
+    lower = snap_date or (since and date.fromordinal(since.toordinal() - 1))
+    if lower is not None:
+        stmt = stmt.where(JournalLine.business_date > lower)
+    for gl_id, dr, cr in db.session.execute(stmt):
+        base_dr, base_cr = totals.get(gl_id, (0, 0))
+        totals[gl_id] = (base_dr + int(dr or 0), base_cr + int(cr or 0))
+    return totals
+
+
+def gl_balances(as_of: date | None = None) -> list[GLBalance]:
+    """Every GL account with its cumulative debits and credits as of a date."""
+    totals = gl_totals(as_of)
+    out = []
+    for gl in db.session.scalars(select(GLAccount).order_by(GLAccount.code)):
+        dr, cr = totals.get(gl.id, (0, 0))
+        out.append(GLBalance(gl, dr, cr))
+    return out
+
+
+def gl_balance(code: str, as_of: date | None = None) -> int:
+    """One GL account's balance on its normal side."""
+    gl = _gl_by_code([code])[code]
+    dr, cr = db.session.execute(
+        select(
+            func.coalesce(func.sum(JournalLine.debit_paise), 0), func.coalesce(func.sum(JournalLine.credit_paise), 0)
+        ).where(JournalLine.gl_account_id == gl.id, *([JournalLine.business_date <= as_of] if as_of else []))
+    ).one()
+    return GLBalance(gl, int(dr), int(cr)).balance_paise
+
+
+def snapshot_day(on: date) -> int:
+    """Write the day-end GL snapshot for ``on`` (idempotent); returns rows written."""
+    if db.session.scalar(select(func.count()).select_from(GLDailyBalance).where(GLDailyBalance.business_date == on)):
+        return 0
+    totals = gl_totals(on)
+    rows = [
+        GLDailyBalance(gl_account_id=gl_id, business_date=on, debit_total_paise=dr, credit_total_paise=cr)
+        for gl_id, (dr, cr) in totals.items()
+    ]
+    db.session.add_all(rows)
+    db.session.flush()
+    return len(rows)
+
+
+# ---------------------------------------------------------------- verification
+
+
+@dataclass
+class VerifyReport:
+    ok: bool = True
+    problems: list[str] = field(default_factory=list)
+    entries: int = 0
+    accounts: int = 0
+
+    def fail(self, message: str) -> None:
+        self.ok = False
+        self.problems.append(message)
+
+
+def verify(limit: int = 20) -> VerifyReport:
+    """Prove the ledger: entries balance, cached balances match lines, control GLs match sub-ledgers."""
+    report = VerifyReport()
+    report.entries = db.session.scalar(select(func.count()).select_from(JournalEntry)) or 0
+    unbalanced = db.session.execute(
+        select(JournalLine.entry_id, func.sum(JournalLine.debit_paise), func.sum(JournalLine.credit_paise))
+        .group_by(JournalLine.entry_id)
+        .having(func.sum(JournalLine.debit_paise) != func.sum(JournalLine.credit_paise))
+        .order_by(JournalLine.entry_id)
+        .limit(limit)
+    ).all()
+    for entry_id, dr, cr in unbalanced:
+        report.fail(f"entry JE{entry_id:08d} does not balance: debits {dr}, credits {cr}")
+    no_lines = db.session.scalars(
+        select(JournalEntry.id)
+        .where(~select(JournalLine.id).where(JournalLine.entry_id == JournalEntry.id).exists())
+        .limit(limit)
+    ).all()
+    for entry_id in no_lines:
+        report.fail(f"entry JE{entry_id:08d} has no lines")
+
+    side = case((GLAccount.normal_side == "debit", 1), else_=-1)
+    line_sum = (
+        select(
+            JournalLine.account_id.label("account_id"),
+            func.sum(JournalLine.debit_paise - JournalLine.credit_paise).label("net"),
+        )
+        .where(JournalLine.account_id.is_not(None))
+        .group_by(JournalLine.account_id)
+        .subquery()
+    )
+    mismatched = db.session.execute(
+        select(Account.account_no, Account.balance_paise, func.coalesce(line_sum.c.net, 0) * side)
+        .join(GLAccount, GLAccount.id == Account.control_gl_id)
+        .outerjoin(line_sum, line_sum.c.account_id == Account.id)
+        .where(Account.balance_paise != func.coalesce(line_sum.c.net, 0) * side)
+        .order_by(Account.id)
+        .limit(limit)
+    ).all()
+    for account_no, cached, from_lines in mismatched:
+        report.fail(f"account {account_no}: cached balance {cached} but its lines sum to {from_lines}")
+    report.accounts = db.session.scalar(select(func.count()).select_from(Account)) or 0
+
+    stray = db.session.execute(
+        select(GLAccount.code, func.count())
+        .join(JournalLine, JournalLine.gl_account_id == GLAccount.id)
+        .where(GLAccount.is_control.is_(True), JournalLine.account_id.is_(None))
+        .group_by(GLAccount.code)
+    ).all()
+    for code, n in stray:
+        report.fail(f"control GL {code} has {n} line(s) without a member account")
+    wrong_gl = db.session.execute(
+        select(JournalLine.id, Account.account_no)
+        .join(Account, Account.id == JournalLine.account_id)
+        .where(Account.control_gl_id != JournalLine.gl_account_id)
+        .limit(limit)
+    ).all()
+    for line_id, account_no in wrong_gl:
+        report.fail(f"line {line_id} posts account {account_no} to a GL other than its control account")
+
+    totals = gl_totals()
+    sub = dict(
+        db.session.execute(
+            select(Account.control_gl_id, func.sum(Account.balance_paise)).group_by(Account.control_gl_id)
+        ).all()
+    )
+    for gl in db.session.scalars(select(GLAccount).where(GLAccount.is_control.is_(True)).order_by(GLAccount.code)):
+        dr, cr = totals.get(gl.id, (0, 0))
+        gl_bal = GLBalance(gl, dr, cr).balance_paise
+        sub_bal = int(sub.get(gl.id) or 0)
+        if gl_bal != sub_bal:
+            report.fail(f"control GL {gl.code} {gl.name}: GL balance {gl_bal} but sub-ledger sums to {sub_bal}")
+    grand_dr = sum(dr for dr, _ in totals.values())
+    grand_cr = sum(cr for _, cr in totals.values())
+    if grand_dr != grand_cr:
+        report.fail(f"trial balance does not agree: debits {grand_dr}, credits {grand_cr}")
+    return report

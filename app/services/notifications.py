@@ -1,0 +1,76 @@
+"""The notification outbox: SMS and e-mail messages are queued as rows, then delivered by a job.
+
+``queue`` adds a row to the caller's unit of work (so a message exists only if the work
+that caused it commits). After committing, the caller calls ``dispatch`` which enqueues the
+delivery job on the ``notifications`` queue (or runs it inline without Redis). No SMS or
+mail gateway is wired in yet: delivery writes the message to the log and marks it sent.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models.base import utcnow
+from app.models.members import Notification
+from app.services.validators import mask_mobile
+
+log = logging.getLogger(__name__)
+CHANNELS = ("sms", "email")
+
+
+def queue(channel: str, recipient: str, template: str, body: str, *, member_id: int | None = None) -> Notification:
+    """Queue one message in the outbox (the caller commits)."""
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}")
+    row = Notification(
+        channel=channel,
+        recipient=recipient,
+        template=template,
+        body=body,
+        member_id=member_id,
+        status="queued",
+        created_at=utcnow(),
+    )
+    db.session.add(row)
+    db.session.flush()
+    log.info("notification %s queued: %s to %s", row.id, template, _masked(channel, recipient))
+    return row
+
+
+def sms(mobile: str, template: str, body: str, *, member_id: int | None = None) -> Notification:
+    """Queue an SMS."""
+    return queue("sms", mobile, template, body, member_id=member_id)
+
+
+def dispatch() -> None:
+    """Enqueue delivery of queued messages (call after the commit that queued them)."""
+    from app.jobs import enqueue
+    from app.jobs.notifications import deliver_notifications
+
+    enqueue(deliver_notifications, queue="notifications")
+
+
+def send_queued(limit: int = 500) -> int:
+    """Deliver queued messages (log them; no gateway yet), mark them sent, commit; returns how many."""
+    rows = db.session.scalars(
+        select(Notification).where(Notification.status == "queued").order_by(Notification.id).limit(limit)
+    ).all()
+    production = current_app.config.get("ENV_NAME") == "production"
+    for row in rows:
+        text = "(body withheld)" if production else row.body
+        log.info("notification %s sent by %s to %s: %s", row.id, row.channel, _masked(row.channel, row.recipient), text)
+        row.status = "sent"
+        row.sent_at = utcnow()
+    db.session.commit()
+    return len(rows)
+
+
+def _masked(channel: str, recipient: str) -> str:
+    if channel == "sms":
+        return mask_mobile(recipient)
+    name, _, domain = recipient.partition("@")
+    return f"{name[:2]}***@{domain}"

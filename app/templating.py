@@ -1,0 +1,29 @@
+"""Jinja globals and filters shared by every template."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_login import current_user
+
+from app.navigation import staff_nav
+from app.permissions import has_permission
+
+
+def init_templating(app: Flask) -> None:
+    @app.context_processor
+    def _globals() -> dict:
+        from app.services.calendar import business_date_or_none
+
+        return {
+            "htmx_url": app.config["HTMX_URL"],
+            "htmx_sri": app.config["HTMX_SRI"],
+            "society_name": app.config["SOCIETY_NAME"],
+            "can": lambda permission: has_permission(current_user, permission),
+            "business_date": business_date_or_none,
+            "staff_nav": staff_nav,
+        }
+
+    from app import money
+
+    app.jinja_env.filters["inr"] = money.format_inr
+    app.jinja_env.filters["rupees"] = money.format_plain

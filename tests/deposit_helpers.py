@@ -1,0 +1,91 @@
+"""Helpers for the deposit tests: products, moving the business date, cash in/out, journal lines."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models.ledger import Account, JournalEntry, JournalLine
+from app.services import calendar, coa, deposits, ledger, uow
+from app.services.ledger import Line
+from tests.factories import make_member
+
+
+def product(code: str, kind: str, rates: list[dict[str, Any]], *, prefix: str | None = None, **settings):
+    """Create a product directly (as an approved change would) effective from the business date."""
+    made = deposits.apply_product_change(
+        "create",
+        {
+            "code": code,
+            "prefix": prefix or code[:4],
+            "name": f"{code} scheme",
+            "kind": kind,
+            "settings": settings,
+            "rates": rates,
+            "effective_from": calendar.current_business_date(),
+            "is_default": True,
+        },
+    )
+    uow.commit()
+    return made
+
+
+def move_to(day: date) -> date:
+    """Close the open business day and open ``day`` (any later date; holidays in between)."""
+    current = calendar.current_business_date()
+    if day != current:
+        calendar.close_business_day(current)
+        calendar.open_business_day(day)
+        uow.commit()
+    return day
+
+
+def cash_in(account: Account, paise: int, narration: str = "Cash deposit") -> JournalEntry:
+    entry = ledger.post([Line.dr(coa.VAULT_CASH, paise), Line.cr(account, paise)], kind="deposit", narration=narration)
+    uow.commit()
+    return entry
+
+
+def cash_out(account: Account, paise: int, narration: str = "Cash withdrawal") -> JournalEntry:
+    entry = ledger.post(
+        [Line.dr(account, paise), Line.cr(coa.VAULT_CASH, paise)], kind="withdrawal", narration=narration
+    )
+    uow.commit()
+    return entry
+
+
+def lines_of(entry: JournalEntry) -> list[tuple[str, str | None, int, int]]:
+    """(GL code, account no or None, debit, credit) for each line, in posting order."""
+    rows = db.session.scalars(select(JournalLine).where(JournalLine.entry_id == entry.id).order_by(JournalLine.id))
+    return [
+        (ln.gl_account.code, ln.account.account_no if ln.account else None, ln.debit_paise, ln.credit_paise)
+        for ln in rows
+    ]
+
+
+def entries_since(entry_id: int = 0, kind: str | None = None) -> list[JournalEntry]:
+    stmt = select(JournalEntry).where(JournalEntry.id > entry_id).order_by(JournalEntry.id)
+    if kind:
+        stmt = stmt.where(JournalEntry.kind == kind)
+    return list(db.session.scalars(stmt))
+
+
+def last_entry_id() -> int:
+    return db.session.scalar(select(JournalEntry.id).order_by(JournalEntry.id.desc()).limit(1)) or 0
+
+
+def member(**kw):
+    m = make_member(**kw)
+    uow.commit()
+    return m
+
+
+def open_sb(m, paise: int, code: str | None = None) -> Account:
+    acc = deposits.open_account(
+        deposits.OpenRequest(member_no=m.member_no, kind="savings", product_code=code, amount_paise=paise)
+    )
+    uow.commit()
+    return acc

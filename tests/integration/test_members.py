@@ -1,0 +1,462 @@
+"""Members: registration, identity storage, duplicates, minors, nominees, status history,
+member numbers (also concurrently on PostgreSQL), re-KYC dates and eligibility helpers.
+
+The helpers at the top (``aadhaar``, ``member_data``, ``ready_member`` ...) are shared by the
+other member test modules.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select, text
+
+from app import crypto
+from app.extensions import db
+from app.models.audit import AuditLog
+from app.models.members import Member, MemberStatusChange
+from app.models.users import Branch
+from app.services import kyc, members, uow
+from app.services.context import SYSTEM, acting_as
+from app.services.errors import ValidationError
+from app.services.validators import verhoeff_check_digit
+
+# ---------------------------------------------------------------- shared helpers
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
+PDF = b"%PDF-1.4\n1 0 obj\n<< >>\nendobj\ntrailer\n<< >>\n%%EOF\n"
+
+
+def aadhaar(n: int) -> str:
+    """The n-th test Aadhaar number: valid check digit, first digit 2-9, not a palindrome."""
+    body = f"{2 + n % 8}{n:010d}"
+    return body + verhoeff_check_digit(body)
+
+
+def pan(n: int, holder: str = "P") -> str:
+    """The n-th test PAN."""
+    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    return f"{letters[n % 26]}{letters[(n // 26) % 26]}X{holder}K{n % 10000:04d}Z"
+
+
+def member_data(n: int = 1, **overrides) -> dict:
+    """A complete, valid registration form for test person n."""
+    data = {
+        "name": "Sunita Ramesh Patil",
+        "father_or_spouse_name": "Ramesh Patil",
+        "date_of_birth": "1985-06-15",
+        "gender": "female",
+        "mobile": f"+91 98{n:08d}",
+        "email": f"sunita{n}@example.in",
+        "address_line": "14, Shivaji Chowk",
+        "village_town": "Sinnar",
+        "district": "Nashik",
+        "state": "Maharashtra",
+        "pin": "422103",
+        "occupation": "Dairy farmer",
+        "aadhaar": aadhaar(n),
+        "pan": pan(n),
+        "nominees": [{"name": "Ramesh Patil", "relationship": "husband", "share_percent": "100"}],
+    }
+    data.update(overrides)
+    return data
+
+
+def upload_all(member: Member, by, *, kinds=("photo", "signature", "pan", "aadhaar")) -> list:
+    """Upload one small valid document of each kind."""
+    blobs = {"photo": PNG, "signature": PNG, "pan": PDF, "aadhaar": PDF, "form60": PDF, "address_proof": JPEG}
+    return [kyc.upload_document(member, k, blobs[k], filename=f"{k}.bin", by=by) for k in kinds]
+
+
+def ready_member(clerk, manager, n: int = 1, **overrides) -> Member:
+    """Registered by the clerk, documents uploaded and submitted, KYC approved by the manager."""
+    member = members.register(member_data(n, **overrides), by=clerk)
+    upload_all(member, clerk, kinds=("photo", "signature", "pan" if member.pan else "form60", "aadhaar"))
+    kyc.submit(member, by=clerk)
+    for doc in kyc.current_documents(member):
+        kyc.verify_document(doc, by=manager)
+    kyc.approve(member, checker=manager)
+    uow.commit()
+    return member
+
+
+@pytest.fixture
+def staff(app, make_user):
+    return {role: make_user(role) for role in ("clerk", "manager", "cashier", "admin")}
+
+
+# ---------------------------------------------------------------- registration
+
+
+def test_register_creates_an_applicant_with_pending_kyc_and_history(books, staff):
+    member = members.register(member_data(1), by=staff["clerk"])
+    uow.commit()
+    assert member.member_no == "M000001"
+    assert (member.status, member.kyc_status, member.mobile) == ("applicant", "pending", "9800000001")
+    assert member.created_by_id == staff["clerk"].id
+    assert member.aadhaar_last4 == aadhaar(1)[-4:]
+    assert member.aadhaar_masked == f"XXXX XXXX {aadhaar(1)[-4:]}"
+    assert member.pan_masked == pan(1)[:2] + "XXXXX" + pan(1)[7:]
+    assert [(n.name, n.share_bp) for n in member.nominees] == [("Ramesh Patil", 10000)]
+    (change,) = member.status_history
+    assert (change.from_status, change.to_status, change.effective_on) == (None, "applicant", date(2026, 4, 1))
+    row = db.session.scalar(select(AuditLog).where(AuditLog.action == "member.register"))
+    assert row.entity_id == member.member_no and row.after["aadhaar_last4"] == aadhaar(1)[-4:]
+    assert row.actor_type == "system" or row.actor_id is not None
+
+
+def test_member_numbers_use_the_branch_prefix_and_a_counter(app, staff):
+    ho = Branch(code="HO", name="Head Office")
+    kr = Branch(code="KRD", name="Karad")
+    db.session.add_all([ho, kr])
+    db.session.flush()
+    a = members.register(member_data(1), by=staff["clerk"], branch_id=ho.id)
+    b = members.register(member_data(2), by=staff["clerk"], branch_id=kr.id)
+    c = members.register(member_data(3), by=staff["clerk"], branch_id=ho.id)
+    assert [a.member_no, b.member_no, c.member_no] == ["HO000001", "KRD000001", "HO000002"]
+
+
+def test_aadhaar_is_stored_only_encrypted_and_found_by_keyed_hash(app, staff):
+    number = aadhaar(7)
+    member = members.register(member_data(7), by=staff["clerk"])
+    uow.commit()
+    assert member.aadhaar_enc != number and number not in member.aadhaar_enc
+    assert crypto.decrypt(member.aadhaar_enc) == number  # round trip
+    assert member.aadhaar_hash == crypto.lookup_hash(number) != number
+    assert members.find_by_aadhaar(number[:4] + " " + number[4:8] + " " + number[8:]).id == member.id
+
+    # Scan every stored row of the members table, the audit log and the outbox as text.
+    for table in ("members", "audit_log", "notifications", "member_status_changes"):
+        for row in db.session.execute(text(f"SELECT * FROM {table}")):
+            flat = " ".join(str(value) for value in row)
+            assert number not in flat, f"plain Aadhaar found in {table}"
+            assert f"{number[:4]} {number[4:8]}" not in flat
+
+
+def test_a_different_key_cannot_read_the_aadhaar(app, staff):
+    member = members.register(member_data(8), by=staff["clerk"])
+    app.config["FIELD_ENCRYPTION_KEY"] = "X" * 43 + "="
+    with pytest.raises(ValueError, match="cannot decrypt"):
+        crypto.decrypt(member.aadhaar_enc)
+
+
+def test_every_field_error_is_reported_at_once_and_nothing_is_saved(app, staff):
+    bad = member_data(
+        1,
+        name="",
+        aadhaar="234123412347",  # wrong check digit
+        mobile="5876543210",
+        pin="022001",
+        pan="ABCXE1234F",
+        gender="",
+        state="",
+    )
+    with pytest.raises(ValidationError) as info:
+        members.register(bad, by=staff["clerk"])
+    errors = info.value.errors
+    assert set(errors) == {"name", "aadhaar", "mobile", "pin", "pan", "gender", "state"}
+    assert "check digit" in errors["aadhaar"][0]
+    assert "starts with 6, 7, 8 or 9" in errors["mobile"][0]
+    assert "cannot start with 0" in errors["pin"][0]
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Member)) == 0
+
+
+def test_duplicate_aadhaar_and_pan_are_field_errors(app, staff):
+    first = members.register(member_data(1), by=staff["clerk"])
+    uow.commit()
+    with pytest.raises(ValidationError) as info:
+        members.register(member_data(2, aadhaar=aadhaar(1), pan=pan(1).lower()), by=staff["clerk"])
+    assert info.value.errors["aadhaar"] == [f"This Aadhaar number is already registered to member {first.member_no}."]
+    assert info.value.errors["pan"] == [f"This PAN is already registered to member {first.member_no}."]
+    db.session.rollback()
+    # The public self-registration wording does not reveal the member number.
+    with pytest.raises(ValidationError) as info:
+        members.register(member_data(3, aadhaar=aadhaar(1)), by=None, self_registered=True)
+    assert first.member_no not in info.value.errors["aadhaar"][0]
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Member)) == 1
+
+
+def test_a_minor_needs_a_guardian(books, staff):
+    minor = member_data(1, date_of_birth="2010-04-02", pan="", nominees=[])  # 15 on 01-04-2026
+    with pytest.raises(ValidationError) as info:
+        members.register(minor, by=staff["clerk"])
+    assert "needs a guardian" in info.value.errors["guardian_name"][0]
+    assert "guardian_relation" in info.value.errors
+    db.session.rollback()
+    member = members.register({**minor, "guardian_name": "Ramesh Patil", "guardian_relation": "father"}, by=None)
+    assert member.guardian_name == "Ramesh Patil"
+    assert members.is_minor(member) and not members.is_senior_citizen(member)
+    # On the 18th birthday the member is no longer a minor.
+    assert not members.is_minor(member, on=date(2028, 4, 2))
+
+
+def test_nominee_shares_must_total_100_and_minor_nominees_need_a_guardian(app, staff):
+    rows = [
+        {"name": "Ramesh Patil", "relationship": "husband", "share_percent": "60"},
+        {"name": "Aarav Patil", "relationship": "son", "share_percent": "30", "date_of_birth": "2015-01-01"},
+    ]
+    with pytest.raises(ValidationError) as info:
+        members.register(member_data(1, nominees=rows), by=staff["clerk"])
+    problems = info.value.errors["nominees"]
+    assert any("Nominee 2" in p and "minor" in p for p in problems)
+    db.session.rollback()
+    rows[1]["guardian_name"] = "Ramesh Patil"
+    with pytest.raises(ValidationError, match=r"add up to 90\.00%"):
+        members.register(member_data(1, nominees=rows), by=staff["clerk"])
+    db.session.rollback()
+    rows[1]["share_percent"] = "40"
+    rows.append({"name": "", "relationship": "", "share_percent": ""})  # a blank form row is ignored
+    member = members.register(member_data(1, nominees=rows), by=staff["clerk"])
+    assert [(n.name, n.share_bp, n.guardian_name) for n in member.nominees] == [
+        ("Ramesh Patil", 6000, None),
+        ("Aarav Patil", 4000, "Ramesh Patil"),
+    ]
+    members.set_nominees(member, [{"name": "Asha Patil", "relationship": "daughter", "share_percent": "33.34"},
+                                  {"name": "Usha Patil", "relationship": "daughter", "share_percent": "66.66"}], by=staff["clerk"])  # fmt: skip
+    assert sorted(n.share_bp for n in member.nominees) == [3334, 6666]
+
+
+def test_update_after_kyc_approval_sends_kyc_back_for_identity_changes(books, staff):
+    member = ready_member(staff["clerk"], staff["manager"])
+    members.update(member, {"occupation": "Milk collection centre", "email": "new@example.in"}, by=staff["clerk"])
+    assert member.kyc_status == "approved"  # no identity change
+    members.update(member, {"address_line": "22, Market Yard"}, by=staff["clerk"])
+    assert member.kyc_status == "pending"
+    row = db.session.scalars(
+        select(AuditLog).where(AuditLog.action == "member.update").order_by(AuditLog.id.desc())
+    ).first()
+    assert row.before["kyc_status"] == "approved" and row.after["kyc_status"] == "pending" and row.after["kyc_reset"]
+
+
+def test_status_changes_follow_the_rules_and_keep_a_dated_history(books, staff):
+    from app.services import shares
+
+    member = ready_member(staff["clerk"], staff["manager"])
+    with pytest.raises(ValidationError, match="only on admission"):
+        members.change_status(member, "active", by=staff["clerk"], reason="x")
+    shares.admit(member, shares=10, mode="cash", by=staff["clerk"])
+    uow.commit()
+    with pytest.raises(ValidationError, match="reason"):
+        members.change_status(member, "inactive", by=staff["clerk"], reason=" ")
+    with pytest.raises(ValidationError, match="future"):
+        members.change_status(member, "inactive", by=staff["clerk"], reason="x", effective_on=date(2026, 4, 2))
+    with pytest.raises(ValidationError, match="share refund"):
+        members.change_status(member, "resigned", by=staff["clerk"], reason="Leaving")
+    members.change_status(member, "inactive", by=staff["clerk"], reason="No transactions")
+    with pytest.raises(ValidationError, match="before the member joined"):
+        members.change_status(member, "deceased", by=staff["clerk"], reason="x", effective_on=date(2026, 3, 30))
+    members.change_status(
+        member, "deceased", by=staff["clerk"], reason="Death certificate", effective_on=date(2026, 4, 1)
+    )
+    with pytest.raises(ValidationError, match="record is closed"):
+        members.change_status(member, "active", by=staff["clerk"], reason="x")
+    uow.commit()
+    history = [(c.from_status, c.to_status, c.effective_on) for c in db.session.scalars(
+        select(MemberStatusChange).where(MemberStatusChange.member_id == member.id).order_by(MemberStatusChange.id))]  # fmt: skip
+    assert history == [
+        (None, "applicant", date(2026, 4, 1)),
+        ("applicant", "active", date(2026, 4, 1)),
+        ("active", "inactive", date(2026, 4, 1)),
+        ("inactive", "deceased", date(2026, 4, 1)),
+    ]
+    actions = db.session.scalars(select(AuditLog.action).where(AuditLog.action == "member.status")).all()
+    assert len(actions) == 3
+
+
+def test_rekyc_due_dates_by_risk_and_the_due_list(books, staff, app):
+    low = ready_member(staff["clerk"], staff["manager"], 1)
+    high = ready_member(staff["clerk"], staff["manager"], 2, kyc_risk="high")
+    medium = ready_member(staff["clerk"], staff["manager"], 3, kyc_risk="medium")
+    assert low.rekyc_due_on == date(2036, 4, 1)
+    assert high.rekyc_due_on == date(2028, 4, 1)
+    assert medium.rekyc_due_on == date(2034, 4, 1)
+    app.config["REKYC_YEARS_HIGH"] = 1
+    members.set_risk(medium, "high", by=staff["manager"])
+    assert medium.rekyc_due_on == date(2027, 4, 1)
+    assert members.kyc_due(date(2026, 4, 1)) == []
+    due = members.kyc_due(date(2027, 3, 1), within_days=60)
+    assert [(d.member.member_no, d.expired, d.days) for d in due] == [(medium.member_no, False, 31)]
+    due = members.kyc_due(date(2028, 4, 2), within_days=0)
+    assert [(d.member.member_no, d.expired) for d in due] == [(medium.member_no, True), (high.member_no, True)]
+    assert not members.kyc_current(high, on=date(2028, 4, 2))
+    assert members.kyc_current(high, on=date(2028, 4, 1))
+
+
+def test_eligibility_helpers_for_other_domains(books, staff):
+    from app.services import shares
+
+    member = ready_member(staff["clerk"], staff["manager"], date_of_birth="1960-01-01", pan="")
+    assert not members.is_eligible_for_accounts(member)
+    assert "applicant" in members.eligibility_problem(member)
+    with pytest.raises(ValidationError, match="admit the member") as info:
+        members.ensure_eligible_for_accounts(member)
+    assert info.value.field == "member_no"
+    shares.admit(member, shares=10, mode="cash", by=staff["clerk"])
+    assert members.is_eligible_for_accounts(member)
+    assert members.is_senior_citizen(member)
+    assert not members.has_pan(member)
+    assert members.has_pan_or_form60(member)  # Form 60 verified with the KYC
+    member.rekyc_due_on = date(2026, 3, 31)
+    assert "expired on 31-03-2026" in members.eligibility_problem(member)
+    assert [a.kind for a in members.member_accounts(member)] == ["share"]
+    assert members.get(member.member_no.lower()).id == member.id
+
+
+def test_search_by_name_number_mobile_and_pan(app, staff):
+    a = members.register(member_data(1, name="Sunita Patil"), by=staff["clerk"])
+    b = members.register(member_data(2, name="Manjunath Gowda", mobile="9448012345"), by=staff["clerk"])
+    uow.commit()
+
+    def found(q, **kw):
+        return [m.member_no for m in db.session.scalars(members.search(q, **kw))]
+
+    assert found("patil") == [a.member_no]
+    assert found("M000002") == [b.member_no]
+    assert found("2") == [b.member_no]  # number without prefix and zeros
+    assert found("94480") == [b.member_no]
+    assert found(pan(1)) == [a.member_no]
+    assert found("100%") == []  # wildcards are literal
+    assert found(None, status="applicant", kyc_status="pending") == [b.member_no, a.member_no]
+
+
+# ---------------------------------------------------------------- PostgreSQL: concurrency
+
+
+@pytest.mark.postgres
+def test_concurrent_registrations_get_unique_consecutive_numbers(pg_app):
+    threads, per_thread = 8, 4
+    barrier = threading.Barrier(threads)
+    numbers: list[str] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def work(t: int) -> None:
+        try:
+            with pg_app.app_context(), acting_as(SYSTEM):
+                barrier.wait(timeout=10)
+                for i in range(per_thread):
+                    n = 100 + t * per_thread + i
+                    member = members.register(member_data(n), by=None)
+                    uow.commit()
+                    with lock:
+                        numbers.append(member.member_no)
+                db.session.remove()
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    pool = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
+    for th in pool:
+        th.start()
+    for th in pool:
+        th.join(timeout=60)
+    assert not errors, errors
+    assert len(numbers) == threads * per_thread == len(set(numbers))
+    assert sorted(numbers) == [f"M{i:06d}" for i in range(1, threads * per_thread + 1)]
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Member)) == threads * per_thread
+
+
+@pytest.mark.postgres
+def test_concurrent_duplicate_aadhaar_registers_once(pg_app):
+    threads = 6
+    barrier = threading.Barrier(threads)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def work(t: int) -> None:
+        with pg_app.app_context(), acting_as(SYSTEM):
+            barrier.wait(timeout=10)
+            try:
+                members.register(member_data(200 + t, aadhaar=aadhaar(999), pan=""), by=None)
+                uow.commit()
+                result = "ok"
+            except ValidationError as exc:
+                db.session.rollback()
+                result = "aadhaar" if "aadhaar" in exc.errors else repr(exc.errors)
+            db.session.remove()
+            with lock:
+                outcomes.append(result)
+
+    pool = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
+    for th in pool:
+        th.start()
+    for th in pool:
+        th.join(timeout=60)
+    assert sorted(outcomes) == ["aadhaar"] * (threads - 1) + ["ok"]
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Member)) == 1
+
+
+def test_today_falls_back_to_the_calendar_date(app):
+    assert members.today() == date.today()
+
+
+# ---------------------------------------------------------------- the notification outbox
+
+
+def test_outbox_inline_delivery_marks_messages_sent(app):
+    import logging
+
+    from app.models.members import Notification
+    from app.services import notifications
+
+    records: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record.getMessage())
+
+    logger = logging.getLogger("app.services.notifications")
+    handler, old_level, old_disabled = Collect(level=logging.INFO), logger.level, logger.disabled
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.disabled = False  # alembic's fileConfig (migration tests) disables existing loggers
+    try:
+        notifications.sms("9876543210", "otp_login", "123456 is your code")
+        uow.commit()
+        assert db.session.scalar(select(Notification)).status == "queued"
+        notifications.dispatch()  # no REDIS_URL: runs now
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+        logger.disabled = old_disabled
+    row = db.session.scalar(select(Notification))
+    assert row.status == "sent" and row.sent_at is not None
+    text = " | ".join(records)
+    assert "queued" in text and "sent by sms to XXXXXX3210: 123456 is your code" in text
+    assert "9876543210" not in text
+    with pytest.raises(ValueError, match="channel"):
+        notifications.queue("fax", "x", "t", "b")
+
+
+@pytest.mark.redis
+def test_outbox_job_runs_on_the_notifications_queue(app, redis_url):
+    from rq import Queue, SimpleWorker
+
+    from app.jobs import redis_connection
+    from app.models.members import Notification
+    from app.services import notifications
+
+    app.config["REDIS_URL"] = redis_url
+    notifications.sms("9876543210", "otp_login", "123456 is your code")
+    uow.commit()
+    notifications.dispatch()
+    connection = redis_connection()
+    queue = Queue("notifications", connection=connection)
+    assert queue.count == 1
+    assert db.session.scalar(select(Notification)).status == "queued"
+    import signal
+
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        SimpleWorker([queue], connection=connection).work(burst=True)
+    finally:  # the worker installs its own signal handlers; give the test runner its own back
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+    db.session.expire_all()
+    assert db.session.scalar(select(Notification)).status == "sent"

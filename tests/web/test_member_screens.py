@@ -1,0 +1,301 @@
+"""Staff member screens: list and live search, registration with field errors, profile,
+documents, the KYC review queue, admission with receipt, share requests and the register."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models.audit import AuditLog
+from app.models.members import KycDocument, Member
+from app.services import kyc, members, shares, uow
+from tests.conftest import PASSWORD, login_as
+from tests.integration.test_members import PDF, PNG, aadhaar, member_data, pan, ready_member, upload_all
+
+HX = {"HX-Request": "true"}
+
+
+def form_of(n: int = 1, **overrides) -> dict:
+    """The registration form as the browser posts it."""
+    data = member_data(n, **overrides)
+    nominees = data.pop("nominees")
+    form = {k: ("y" if v is True else v) for k, v in data.items() if v is not None and v is not False}
+    form.setdefault("member_type", "regular")
+    form.setdefault("kyc_risk", "low")
+    for i, row in enumerate(nominees):
+        for key, value in row.items():
+            form[f"nominees-{i}-{key}"] = value
+    return form
+
+
+def field_block(page: str, field_id: str) -> str:
+    """The HTML of one form field's block (label, input and messages)."""
+    match = re.search(rf'<div class="field[^"]*" id="field-{field_id}">.*?</span>\s*</div>', page, re.S)
+    assert match, f"no field block for {field_id}"
+    return match.group(0)
+
+
+def count_members() -> int:
+    db.session.expire_all()
+    return db.session.scalar(select(func.count()).select_from(Member))
+
+
+@pytest.fixture
+def clerk(books, client, login):
+    return login("clerk")
+
+
+def test_list_with_live_search_masks_pan(app, client, clerk):
+    a = members.register(member_data(1, name="Sunita Patil"), by=clerk)
+    members.register(member_data(2, name="Manjunath Gowda"), by=clerk)
+    uow.commit()
+    page = client.get("/staff/members")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Sunita Patil" in html and "Manjunath Gowda" in html
+    assert pan(1) not in html and a.pan_masked in html
+    assert "Register member" in html
+    partial = client.get("/staff/members?q=gowda", headers=HX)
+    body = partial.get_data(as_text=True)
+    assert "<html" not in body and "Manjunath Gowda" in body and "Sunita Patil" not in body
+    assert "HX-Request" in partial.headers["Vary"]
+    assert "Sunita" in client.get(f"/staff/members?q={pan(1)}", headers=HX).get_data(as_text=True)
+    filtered = client.get("/staff/members?status=active", headers=HX).get_data(as_text=True)
+    assert "No members match" in filtered
+
+
+def test_registration_shows_each_error_next_to_its_field_and_saves_nothing(app, client, clerk):
+    bad = form_of(1, aadhaar="234123412347", mobile="12345", pin="022001", date_of_birth="2012-01-01")
+    response = client.post("/staff/members/new", data=bad)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "check digit does not match" in field_block(page, "aadhaar")
+    assert "10 digits; this has 5" in field_block(page, "mobile")
+    assert "cannot start with 0" in field_block(page, "pin")
+    assert "needs a guardian" in page
+    assert "Nothing was saved" in page
+    assert count_members() == 0
+
+
+def test_registration_refuses_a_duplicate_aadhaar(app, client, clerk):
+    first = members.register(member_data(1), by=clerk)
+    uow.commit()
+    response = client.post("/staff/members/new", data=form_of(2, aadhaar=aadhaar(1)))
+    assert response.status_code == 422
+    assert f"already registered to member {first.member_no}" in field_block(response.get_data(as_text=True), "aadhaar")
+    assert count_members() == 1
+
+
+def test_registration_and_profile_show_only_masked_identity(app, client, clerk):
+    response = client.post("/staff/members/new", data=form_of(1))
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    member = db.session.scalar(select(Member))
+    assert response.headers["Location"].endswith(f"/staff/members/{member.member_no}")
+    profile = client.get(f"/staff/members/{member.member_no}").get_data(as_text=True)
+    assert f"XXXX XXXX {aadhaar(1)[-4:]}" in profile
+    assert aadhaar(1) not in profile and aadhaar(1)[:4] + " " + aadhaar(1)[4:8] not in profile
+    assert pan(1) not in profile and member.pan_masked in profile
+    assert "Ramesh Patil" in profile and "100.00%" in profile
+    assert "Accounts and loans" in profile and "No accounts yet" in profile
+    assert "Applicant" in profile and "KYC pending" in profile
+
+
+def test_live_field_check(app, client, clerk):
+    bad = client.post("/staff/members/check/aadhaar", data={"aadhaar": "234123412347"}, headers=HX)
+    assert bad.status_code == 200 and "check digit does not match" in bad.get_data(as_text=True)
+    good = client.post("/staff/members/check/aadhaar", data={"aadhaar": "2341 2341 2346"}, headers=HX)
+    assert "XXXX XXXX 2346" in good.get_data(as_text=True) and 'class="error"' not in good.get_data(as_text=True)
+    assert "starts with 6, 7, 8 or 9" in client.post(
+        "/staff/members/check/mobile", data={"mobile": "5123456789"}
+    ).get_data(as_text=True)
+    assert client.post("/staff/members/check/name", data={}).status_code == 404
+
+
+def test_upload_refuses_a_disguised_file_and_accepts_a_real_one(app, client, clerk):
+    member = members.register(member_data(1), by=clerk)
+    uow.commit()
+    url = f"/staff/members/{member.member_no}/documents"
+    exe = (b"MZ\x90\x00" + b"\x00" * 300, "pan.pdf")
+    response = client.post(url, data={"doc_type": "pan", "file": (__import__("io").BytesIO(exe[0]), exe[1])})
+    assert response.status_code == 422
+    assert "Windows program" in response.get_data(as_text=True)
+    inline = client.post(url, data={"doc_type": "pan", "file": (__import__("io").BytesIO(exe[0]), exe[1])}, headers=HX)
+    assert inline.status_code == 200 and "Windows program" in inline.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(KycDocument)) == 0
+    ok = client.post(url, data={"doc_type": "pan", "file": (__import__("io").BytesIO(PDF), "pan.pdf")})
+    assert ok.status_code == 302
+    (doc,) = db.session.scalars(select(KycDocument)).all()
+    assert (doc.doc_type, doc.content_type, doc.status) == ("pan", "application/pdf", "pending")
+
+
+def test_document_view_needs_the_permission_and_is_audited(app, client, make_user, books):
+    clerk = make_user("clerk")
+    make_user("cashier")
+    member = members.register(member_data(1), by=clerk)
+    doc = kyc.upload_document(member, "photo", PNG, filename="p.png", by=clerk)
+    uow.commit()
+    url = f"/staff/members/{member.member_no}/documents/{doc.id}"
+    login_as(client, "cashier_user", PASSWORD)
+    assert client.get(url).status_code == 403
+    client.post("/auth/logout")
+    login_as(client, "clerk_user", PASSWORD)
+    response = client.get(url)
+    assert response.status_code == 200 and response.data == PNG
+    assert response.mimetype == "image/png" and "no-store" in response.headers["Cache-Control"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    response.close()
+    other = members.register(member_data(2), by=clerk)
+    uow.commit()
+    assert client.get(f"/staff/members/{other.member_no}/documents/{doc.id}").status_code == 404
+    assert db.session.scalar(select(func.count()).where(AuditLog.action == "kyc.document_view")) == 1
+
+
+def test_kyc_review_queue_inline_decisions_and_maker_refusal(app, client, make_user, books):
+    clerk = make_user("clerk")
+    manager = make_user("manager")
+    member = members.register(member_data(1), by=clerk)
+    upload_all(member, clerk)
+    kyc.submit(member, by=clerk)
+    mine = members.register(member_data(2), by=manager)  # the manager is this one's maker
+    upload_all(mine, clerk)
+    kyc.submit(mine, by=clerk)
+    uow.commit()
+
+    login_as(client, "clerk_user", PASSWORD)
+    assert client.get("/staff/kyc").status_code == 403
+    assert client.post(f"/staff/members/{member.member_no}/kyc/approve").status_code == 403
+    client.post("/auth/logout")
+
+    login_as(client, "manager_user", PASSWORD)
+    queue = client.get("/staff/kyc").get_data(as_text=True)
+    assert member.name in queue and "Approve KYC" in queue
+    assert "You prepared this KYC" in queue  # shown for the manager's own registration
+    for doc in kyc.current_documents(member):
+        response = client.post(f"/staff/kyc/documents/{doc.id}/verify", data={"from": "queue"}, headers=HX)
+        assert response.status_code == 200 and "Verified" in response.get_data(as_text=True)
+        assert "toast" in response.headers["HX-Trigger"]
+    response = client.post(f"/staff/members/{member.member_no}/kyc/approve", data={"from": "queue"}, headers=HX)
+    assert response.status_code == 200 and "KYC approved" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert members.get(member.member_no).kyc_status == "approved"
+
+    refused = client.post(f"/staff/members/{mine.member_no}/kyc/approve", headers=HX)
+    assert "different officer" in refused.headers["HX-Trigger"]
+    db.session.expire_all()
+    assert members.get(mine.member_no).kyc_status == "submitted"
+    plain = client.post(f"/staff/members/{mine.member_no}/kyc/approve")
+    assert plain.status_code == 302
+    assert "different officer" in client.get(plain.headers["Location"]).get_data(as_text=True)
+
+
+def test_admission_screen_receipt_and_minimum_shares(app, client, make_user, books):
+    clerk = make_user("clerk")
+    manager = make_user("manager")
+    member = ready_member(clerk, manager)
+    login_as(client, "clerk_user", PASSWORD)
+    page = client.get(f"/staff/members/{member.member_no}/admit").get_data(as_text=True)
+    assert "₹1,100.00" in page  # 10 × ₹100 + ₹100 fee, the default
+    total = client.get(f"/staff/members/{member.member_no}/admit?shares=12", headers=HX).get_data(as_text=True)
+    assert "₹1,300.00" in total and "<html" not in total
+    short = client.post(f"/staff/members/{member.member_no}/admit", data={"shares": "5", "mode": "cash"})
+    assert short.status_code == 422 and "at least 10 shares" in short.get_data(as_text=True)
+    db.session.expire_all()
+    assert members.get(member.member_no).status == "applicant"
+    done = client.post(f"/staff/members/{member.member_no}/admit", data={"shares": "10", "mode": "cash"})
+    assert done.status_code == 302 and "/receipts/" in done.headers["Location"]
+    receipt = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "₹1,100.00" in receipt and "SC000001" in receipt and "shares 1–10" in receipt
+    profile = client.get(f"/staff/members/{member.member_no}").get_data(as_text=True)
+    assert "Active" in profile and "10 × ₹100.00" in profile and "SH" in profile
+
+
+def test_share_refund_request_and_inline_approval(app, client, make_user, books):
+    clerk = make_user("clerk")
+    manager = make_user("manager")
+    member = ready_member(clerk, manager)
+    shares.admit(member, shares=20, mode="cash", by=clerk)
+    uow.commit()
+    login_as(client, "clerk_user", PASSWORD)
+    refused = client.post(
+        f"/staff/members/{member.member_no}/shares/refund",
+        data={"shares": "15", "mode": "cash", "reason": "School fees"},
+    )
+    assert refused.status_code == 422 and "keep at least 10 shares" in refused.get_data(as_text=True)
+    sent = client.post(
+        f"/staff/members/{member.member_no}/shares/refund",
+        data={"shares": "5", "mode": "cash", "reason": "School fees"},
+    )
+    assert sent.status_code == 302
+    (req,) = shares.pending_requests(member)
+    assert client.post(f"/staff/shares/requests/{req.id}/approve").status_code == 403  # clerks cannot approve
+    client.post("/auth/logout")
+    login_as(client, "manager_user", PASSWORD)
+    approved = client.post(f"/staff/shares/requests/{req.id}/approve", headers=HX)
+    assert approved.status_code == 204
+    assert approved.headers["HX-Redirect"] == f"/staff/members/{member.member_no}#shares"
+    assert "approved and posted" in client.get(f"/staff/members/{member.member_no}").get_data(as_text=True)
+    db.session.expire_all()
+    assert shares.shares_held(members.get(member.member_no)) == 15
+
+
+def test_share_register_page_and_csv(app, client, make_user, books):
+    clerk = make_user("clerk")
+    member = ready_member(clerk, make_user("manager"))
+    shares.admit(member, shares=10, mode="cash", by=clerk)
+    uow.commit()
+    login_as(client, "clerk_user", PASSWORD)
+    page = client.get("/staff/shares/register").get_data(as_text=True)
+    assert "Agrees with the certificates" in page and member.member_no in page
+    csv_response = client.get("/staff/shares/register?format=csv")
+    assert csv_response.mimetype == "text/csv" and "attachment" in csv_response.headers["Content-Disposition"]
+    lines = csv_response.get_data(as_text=True).strip().splitlines()
+    assert lines[0].startswith("certificate_no,member_no") and lines[1].startswith(f"SC000001,{member.member_no},")
+
+
+def test_kyc_due_page_and_status_change(app, client, make_user, books):
+    clerk = make_user("clerk")
+    member = ready_member(clerk, make_user("manager"), kyc_risk="high")
+    shares.admit(member, shares=10, mode="cash", by=clerk)
+    member.rekyc_due_on = member.rekyc_due_on.replace(year=2026, month=3, day=1)
+    uow.commit()
+    login_as(client, "clerk_user", PASSWORD)
+    page = client.get("/staff/members/kyc-due").get_data(as_text=True)
+    assert member.member_no in page and "Overdue 31 d" in page
+    response = client.post(
+        f"/staff/members/{member.member_no}/status", data={"status": "inactive", "reason": "Moved away"}
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert members.get(member.member_no).status == "inactive"
+
+
+def test_pages_render_for_every_role_that_may_see_them(app, client, make_user, books):
+    clerk = make_user("clerk")
+    member = ready_member(clerk, make_user("manager"))
+    for role in ("auditor", "cashier", "accountant", "admin"):
+        make_user(role)
+        client.post("/auth/logout")
+        login_as(client, f"{role}_user", PASSWORD)
+        assert client.get("/staff/members").status_code == 200
+        page = client.get(f"/staff/members/{member.member_no}").get_data(as_text=True)
+        assert member.name in page
+        assert ("Register member" in client.get("/staff/members").get_data(as_text=True)) is False
+
+
+def test_edit_prefills_keeps_the_aadhaar_and_resets_kyc_on_identity_change(app, client, make_user, books):
+    clerk = make_user("clerk")
+    member = ready_member(clerk, make_user("manager"))
+    login_as(client, "clerk_user", PASSWORD)
+    page = client.get(f"/staff/members/{member.member_no}/edit").get_data(as_text=True)
+    assert 'value="Sinnar"' in page and aadhaar(1) not in page and "Leave blank to keep it" in page
+    form = form_of(1, aadhaar="", address_line="22, Market Yard")
+    response = client.post(f"/staff/members/{member.member_no}/edit", data=form)
+    assert response.status_code == 302, response.get_data(as_text=True)[:1500]
+    db.session.expire_all()
+    edited = members.get(member.member_no)
+    assert edited.address_line == "22, Market Yard" and edited.kyc_status == "pending"
+    assert edited.aadhaar_last4 == aadhaar(1)[-4:]
+    bad = client.post(f"/staff/members/{member.member_no}/edit", data=form_of(1, aadhaar="", pin="12345"))
+    assert bad.status_code == 422 and "exactly 6 digits" in field_block(bad.get_data(as_text=True), "pin")
