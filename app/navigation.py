@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import url_for
+from flask import request, url_for
 from flask_login import current_user
 
 from app.permissions import has_permission
@@ -34,4 +34,9 @@ def add(item: NavItem, before: str | None = None) -> None:
 
 
 def staff_nav() -> list[dict]:
-    return [{"label": n.label, "url": url_for(n.endpoint)} for n in NAV if has_permission(current_user, n.permission)]
+    """The entries the user may open; the one whose URL is the longest prefix of this page is current."""
+    items = [{"label": n.label, "url": url_for(n.endpoint)} for n in NAV if has_permission(current_user, n.permission)]
+    matches = [i for i in items if i["url"] != "/" and request.path.startswith(i["url"])]
+    if matches:
+        max(matches, key=lambda i: len(i["url"]))["current"] = True
+    return items

@@ -56,8 +56,8 @@ def client(app: Flask) -> FlaskClient:
 # ---------------------------------------------------------------- PostgreSQL
 
 
-def _worker_db_url(base: str, worker: str) -> str:
-    return re.sub(r"/[^/]*$", f"/sahakari_test_{worker}", base)
+def _worker_db_url(base: str, name: str) -> str:
+    return re.sub(r"/[^/]*$", f"/{name}", base)
 
 
 @pytest.fixture(scope="session")
@@ -65,12 +65,10 @@ def pg_url() -> Iterator[str]:
     base = os.environ.get("TEST_DATABASE_URL")
     if not base:
         _service_missing("PostgreSQL (TEST_DATABASE_URL)")
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    url = _worker_db_url(base, worker)
-    admin = create_engine(
-        _worker_db_url(base, "x").replace("sahakari_test_x", "postgres"), isolation_level="AUTOCOMMIT"
-    )
-    name = url.rsplit("/", 1)[1]
+    # One database per test process (pid), so parallel workers and concurrent runs never collide.
+    name = f"sahakari_test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
+    url = _worker_db_url(base, name)
+    admin = create_engine(_worker_db_url(base, "postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -81,6 +79,8 @@ def pg_url() -> Iterator[str]:
         upgrade()
         db.engine.dispose()
     yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
 
 

@@ -1,4 +1,4 @@
-"""The demo society: one staff user per role and an open business day.
+"""The demo society: one staff user per role, an open business day, members and deposits.
 
 DEMO CREDENTIALS ONLY. ``flask demo-seed`` refuses to run in production.
 """
@@ -48,14 +48,12 @@ def seed(today: date | None = None) -> list[str]:
 
         if not db.session.scalar(select(func.count()).select_from(BusinessDay)):
             calendar.open_business_day(today or date.today())
-    for hook in SEED_HOOKS:
-        hook()
+    from app.services import demo_deposits, demo_members, teller
+
+    teller.seed_demo_vault()
+    extra = demo_members.seed_members()
+    extra += demo_deposits.seed_deposits()
     uow.commit()
     lines = ["Demo society ready. DEMO CREDENTIALS (demo data only):"]
     lines += [f"  staff  {role:<10} / {DEMO_PASSWORD}" for role in ROLES]
-    lines += [line for extra in LINE_HOOKS for line in extra()]
-    return lines
-
-
-SEED_HOOKS: list = []  # later domains (chart of accounts, members ...) add their seeding here
-LINE_HOOKS: list = []
+    return lines + extra

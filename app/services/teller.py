@@ -1102,7 +1102,7 @@ approvals.register(
 )
 
 
-def _seed_demo_vault() -> None:
+def seed_demo_vault() -> None:
     """Demo society: put ₹5,00,000 drawn from the DCCB in the vault so cashiers can take a float."""
     if calendar.business_date_or_none() is None or ledger.gl_balance(coa.VAULT_CASH) != 0:
         return
@@ -1114,12 +1114,3 @@ def _seed_demo_vault() -> None:
         narration="Demo: cash drawn from the DCCB for the vault",
     )
 
-
-def _register_demo_seed() -> None:
-    from app.services import demo
-
-    if _seed_demo_vault not in demo.SEED_HOOKS:
-        demo.SEED_HOOKS.append(_seed_demo_vault)
-
-
-_register_demo_seed()
