@@ -1113,4 +1113,3 @@ def seed_demo_vault() -> None:
         kind="teller",
         narration="Demo: cash drawn from the DCCB for the vault",
     )
-
