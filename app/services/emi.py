@@ -97,6 +97,8 @@ def emi_schedule(
     ``emi_paise`` overrides the computed EMI (e.g. after a prepayment that keeps the EMI):
     the schedule then ends as soon as the loan is repaid, and in any case at ``months``,
     whose instalment is the balancing figure. An EMI below a month's interest is refused.
+    With the computed EMI the schedule has ``months`` rows, except that on a tiny loan over
+    decades the EMI's paisa rounding can repay it a month early; it then ends there.
     """
     _validate(principal_paise, annual_rate, months)
     if emi_paise is not None and (not isinstance(emi_paise, int) or emi_paise <= 0):
