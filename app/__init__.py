@@ -57,6 +57,10 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
 
     register_blueprints(app)
 
+    from app.web import install_view_retries
+
+    install_view_retries(app)  # unsafe requests re-run on 40001/40P01 (idempotent API routes retry themselves)
+
     from app.cli import register_cli
 
     register_cli(app)

@@ -19,14 +19,13 @@ ledger_cli = AppGroup("ledger", help="General ledger: chart of accounts, busines
 def seed_coa() -> None:
     """Create the default chart of accounts where missing."""
     with acting_as(SYSTEM):
-        added = coa.seed_chart()
-        uow.commit()
+        added = uow.run(coa.seed_chart)
     click.echo(f"chart of accounts: {added} account(s) added")
 
 
 @ledger_cli.command("verify")
 def verify() -> None:
-    """Check every invariant of the ledger; exit 1 and name the first discrepancy."""
+    """Check every invariant of the ledger (and the day-end snapshots); exit 1 and name the first discrepancy."""
     report = ledger.verify()
     if report.ok:
         click.echo(f"ledger OK: {report.entries} entries, {report.accounts} member accounts")
@@ -43,8 +42,8 @@ def open_day(on: str) -> None:
     """Open a business day for posting."""
     with acting_as(SYSTEM):
         try:
-            calendar.open_business_day(date.fromisoformat(on))
-            uow.commit()
+            day = date.fromisoformat(on)
+            uow.run(lambda: calendar.open_business_day(day))
         except (DomainError, ValueError) as exc:
             raise click.ClickException(getattr(exc, "message", str(exc))) from exc
     click.echo(f"business day {on} open")
@@ -53,13 +52,15 @@ def open_day(on: str) -> None:
 @ledger_cli.command("close-day")
 @click.option("--date", "on", required=True, help="Business date, YYYY-MM-DD.")
 def close_day(on: str) -> None:
-    """Close a business day and write its GL snapshot (the day-end calls the same services)."""
+    """Close a business day and write its GL snapshot (the day-end calls the same services).
+
+    Locks the day first, so postings in flight finish before the snapshot and later ones
+    are refused; retried on serialisation failures and deadlocks.
+    """
     with acting_as(SYSTEM):
         try:
             day = date.fromisoformat(on)
-            ledger.snapshot_day(day)
-            calendar.close_business_day(day)
-            uow.commit()
+            uow.run(lambda: ledger.close_day(day))
         except (DomainError, ValueError) as exc:
             raise click.ClickException(getattr(exc, "message", str(exc))) from exc
     click.echo(f"business day {on} closed")

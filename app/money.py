@@ -16,7 +16,8 @@ RUPEE = Decimal("1")
 HUNDRED = Decimal(100)
 # The largest amount accepted from a user: ₹1,000 crore. Anything above is a typo.
 MAX_INPUT_PAISE = 1_000_00_00_000_00
-_INPUT = re.compile(r"^(?:\d{1,3}(?:,\d{2})*,\d{3}|\d{1,3}(?:,\d{3})+|\d+)(?:\.\d{1,2})?$|^\.\d{1,2}$")
+# ASCII digits only: Python's \d (and Decimal) would also accept e.g. Arabic-Indic "٣".
+_INPUT = re.compile(r"^(?:\d{1,3}(?:,\d{2})*,\d{3}|\d{1,3}(?:,\d{3})+|\d+)(?:\.\d{1,2})?$|^\.\d{1,2}$", re.ASCII)
 
 
 class MoneyError(ValueError):
@@ -67,7 +68,11 @@ def parse_amount(raw: object, *, allow_zero: bool = False, field: str = "amount"
     elif isinstance(raw, Decimal):
         text = format(raw, "f")
     elif isinstance(raw, str):
-        text = raw.strip().replace("₹", "").replace(" ", "")
+        text = raw.strip()
+        if text.startswith("₹"):  # "₹2,500" or "₹ 2,500"
+            text = text[1:].lstrip()
+        if any(ch.isspace() for ch in text):
+            raise MoneyError(f"{field}: remove the spaces inside the amount (use commas to group digits)")
     else:
         raise MoneyError(f"{field}: an amount is required")
     if not text:

@@ -1,14 +1,21 @@
-"""Helpers shared by the HTML blueprints: full page or HTMX partial, toasts, form errors."""
+"""Helpers shared by the HTML blueprints: full page or HTMX partial, toasts, form errors, retries."""
 
 from __future__ import annotations
 
 import json
+import logging
+import time
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
-from flask import Response, make_response, render_template, request
+from flask import Flask, Response, make_response, render_template, request
 from flask_wtf import FlaskForm
+from sqlalchemy.exc import DBAPIError
 
 from app.services.errors import DomainError
+
+log = logging.getLogger(__name__)
 
 
 def is_htmx() -> bool:
@@ -41,3 +48,59 @@ def apply_domain_error(form: FlaskForm, exc: DomainError) -> None:
             placed = True
     if not placed:
         form.form_errors.append(exc.message)  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------- retrying unsafe requests
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+VIEW_ATTEMPTS = 3
+
+
+def _handles_its_own_retries(view: Callable) -> bool:
+    """Views that already retry (``@idempotent`` API routes, or already wrapped)."""
+    seen = view
+    while seen is not None:
+        if getattr(seen, "_idempotent", False) or getattr(seen, "_retrying", False):
+            return True
+        seen = getattr(seen, "__wrapped__", None)
+    return False
+
+
+def retrying_view(view: Callable) -> Callable:
+    """Re-run a whole view for an unsafe request on a serialisation failure or deadlock.
+
+    On PostgreSQL a unit of work may fail with 40001/40P01 (ADR 0003). For POST/PUT/
+    PATCH/DELETE the session is rolled back and the view runs again from the start, up to
+    ``VIEW_ATTEMPTS`` times; the last failure propagates (a 500, nothing saved). Safe
+    methods run once. Sealing the audit chain after a commit never raises (see
+    ``uow.seal_after_commit``), so committed work is never re-run.
+    """
+    if _handles_its_own_retries(view):
+        return view
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if request.method in SAFE_METHODS:
+            return view(*args, **kwargs)
+        from app.extensions import db
+        from app.services.uow import is_retryable
+
+        for attempt in range(1, VIEW_ATTEMPTS + 1):
+            try:
+                return view(*args, **kwargs)
+            except DBAPIError as exc:
+                if not is_retryable(exc) or attempt == VIEW_ATTEMPTS:
+                    raise
+                db.session.rollback()
+                log.info("retrying %s %s after %s (attempt %d)", request.method, request.path, exc.orig, attempt)
+                time.sleep(0.005 * attempt)
+        raise AssertionError("unreachable")
+
+    wrapper._retrying = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def install_view_retries(app: Flask) -> None:
+    """Wrap every registered view with ``retrying_view`` (called once by ``create_app``)."""
+    for endpoint, view in list(app.view_functions.items()):
+        app.view_functions[endpoint] = retrying_view(view)

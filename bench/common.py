@@ -1,4 +1,10 @@
-"""Shared set-up for benchmarks: a fresh, migrated PostgreSQL database."""
+"""Shared set-up for benchmarks: a fresh, migrated PostgreSQL scratch database.
+
+``BENCH_DATABASE_URL`` names only the *server* (user, host, port; any database part is
+ignored). Benchmarks always drop and recreate their own scratch databases on it —
+``sahakari_bench`` (and ``sahakari_pgbench`` for pgbench) — never the database named in
+the URL, so pointing the variable at a real database cannot destroy it.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +13,43 @@ import statistics
 
 from sqlalchemy import create_engine, text
 
-DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/sahakari_bench"
+DEFAULT_SERVER_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+SCRATCH_DB = "sahakari_bench"
+PGBENCH_DB = "sahakari_pgbench"
+SCRATCH_NAMES = frozenset({SCRATCH_DB, PGBENCH_DB})
+HELP_EPILOG = (
+    "Database: BENCH_DATABASE_URL names the PostgreSQL server only (default "
+    f"{DEFAULT_SERVER_URL}); the benchmark drops and recreates its own scratch databases "
+    f"{SCRATCH_DB!r} and {PGBENCH_DB!r} there and never touches the database named in the URL."
+)
+
+
+def server_url() -> str:
+    return os.environ.get("BENCH_DATABASE_URL", DEFAULT_SERVER_URL)
+
+
+def scratch_url(server: str, name: str = SCRATCH_DB) -> str:
+    """The URL of scratch database ``name`` on the server of ``server`` (its database part replaced)."""
+    base, _, _db = server.rpartition("/")
+    if not base or "://" not in server or base.endswith(":/"):
+        raise ValueError(f"not a database URL: {server!r}")
+    query = ""
+    if "?" in _db:
+        query = "?" + _db.split("?", 1)[1]
+    return f"{base}/{name}{query}"
 
 
 def bench_url() -> str:
-    return os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+    """The scratch benchmark database (always ``sahakari_bench``) on the configured server."""
+    return scratch_url(server_url())
 
 
 def recreate_database(url: str) -> None:
-    """Drop and create the benchmark database named in ``url``."""
-    name = url.rsplit("/", 1)[1]
-    admin = create_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    """Drop and create a benchmark scratch database; refuses any other database name."""
+    name = url.rsplit("/", 1)[1].split("?", 1)[0]
+    if name not in SCRATCH_NAMES:
+        raise ValueError(f"refusing to drop {name!r}: benchmarks only recreate {sorted(SCRATCH_NAMES)}")
+    admin = create_engine(scratch_url(url, "postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -32,7 +64,7 @@ def make_bench_app(url: str):
 
 
 def migrated_app(url: str):
-    """Recreate the database, run the migrations and return an app bound to it."""
+    """Recreate the scratch database, run the migrations and return an app bound to it."""
     recreate_database(url)
     app = make_bench_app(url)
     with app.app_context():

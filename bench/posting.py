@@ -6,6 +6,9 @@ Each worker is a separate process with its own app and connection pool doing ran
 transfers between member accounts (two locked account rows, one entry, two lines, an audit
 row and the sealing step) — the same shape as pgbench's tpcb-like transaction (three
 updated rows and a history insert), which runs on the same server in the same run.
+
+BENCH_DATABASE_URL names the server only: the run drops and recreates the scratch
+databases ``sahakari_bench`` and ``sahakari_pgbench`` there, never the database in the URL.
 """
 
 from __future__ import annotations
@@ -18,7 +21,16 @@ import shutil
 import subprocess
 import time
 
-from bench.common import bench_url, make_bench_app, migrated_app, recreate_database, summarise_ms
+from bench.common import (
+    HELP_EPILOG,
+    PGBENCH_DB,
+    bench_url,
+    make_bench_app,
+    migrated_app,
+    recreate_database,
+    scratch_url,
+    summarise_ms,
+)
 
 
 def _setup(url: str, n_accounts: int) -> list[int]:
@@ -125,7 +137,7 @@ def run_pgbench(url: str, workers: int, seconds: float) -> float | None:
     """pgbench's built-in tpcb-like transaction on a scratch database; returns TPS."""
     if shutil.which("pgbench") is None:
         return None
-    scratch = url.rsplit("/", 1)[0] + "/sahakari_pgbench"
+    scratch = scratch_url(url, PGBENCH_DB)
     recreate_database(scratch)
     m = re.match(r"postgresql\+psycopg://(?P<user>[^@/]+)@(?P<host>[^:/]+):?(?P<port>\d+)?/(?P<db>.+)", scratch)
     if not m:
@@ -143,7 +155,9 @@ def run_pgbench(url: str, workers: int, seconds: float) -> float | None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__, epilog=HELP_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--accounts", type=int, default=1000)

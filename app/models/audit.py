@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -19,6 +19,10 @@ class AuditLog(db.Model):
     """
 
     __tablename__ = "audit_log"
+    __table_args__ = (
+        # The sealing step's "unsealed rows in id order" (migration 0007).
+        Index("ix_audit_log_unsealed", "id", postgresql_where=text("hash IS NULL"), sqlite_where=text("hash IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Integer, String
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -13,6 +13,17 @@ from app.models.base import UTCDateTime, utcnow
 
 class BusinessDay(db.Model):
     __tablename__ = "business_days"
+    __table_args__ = (
+        CheckConstraint("status IN ('open','closed')", name="status_valid"),
+        # At most one open day (migration 0007).
+        Index(
+            "uq_business_days_one_open",
+            "status",
+            unique=True,
+            postgresql_where=text("status = 'open'"),
+            sqlite_where=text("status = 'open'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     business_date: Mapped[date] = mapped_column(Date, unique=True)

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, true
 
 from app.extensions import db
 from app.models.audit import AuditLog
@@ -88,14 +88,22 @@ def seal_pending(limit: int = 5000, *, wait: bool = False) -> int:
         elif not session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _SEAL_LOCK_KEY}).scalar():
             session.rollback()
             return 0
-    last = session.execute(
-        select(AuditLog.seal_seq, AuditLog.hash)
-        .where(AuditLog.seal_seq.is_not(None))
-        .order_by(AuditLog.seal_seq.desc())
-        .limit(1)
-    ).first()
-    seq, prev = (last[0], last[1]) if last else (0, GENESIS)
-    rows = session.scalars(select(AuditLog).where(AuditLog.hash.is_(None)).order_by(AuditLog.id).limit(limit)).all()
+    # One round trip: the unsealed rows in id order (through the partial index
+    # ix_audit_log_unsealed), each carrying the chain's current tail (seq, hash).
+    tail = select(AuditLog.seal_seq, AuditLog.hash).where(AuditLog.seal_seq.is_not(None))
+    tail = tail.order_by(AuditLog.seal_seq.desc()).limit(1).subquery()
+    found = session.execute(
+        select(AuditLog, tail.c.seal_seq, tail.c.hash)
+        .outerjoin(tail, true())
+        .where(AuditLog.hash.is_(None))
+        .order_by(AuditLog.id)
+        .limit(limit)
+    ).all()
+    if not found:
+        session.commit()
+        return 0
+    rows = [r[0] for r in found]
+    seq, prev = (found[0][1], found[0][2]) if found[0][1] is not None else (0, GENESIS)
     for row in rows:
         seq += 1
         row.seal_seq = seq

@@ -1,4 +1,11 @@
-"""The business date: which day is open for posting; opening and closing days."""
+"""The business date: which day is open for posting; opening and closing days.
+
+Postings and the day-end exclude each other through the open day's row: every posting
+reads it ``FOR SHARE`` (``posting_date()``), and closing a day (and writing its GL
+snapshot) first locks it ``FOR UPDATE`` (``lock_day()``). So a close waits for postings in
+flight, and a posting that waited for a close sees the day closed and is refused: the
+snapshot of a closed day always equals its lines. (SQLite serialises writers anyway.)
+"""
 
 from __future__ import annotations
 
@@ -18,11 +25,23 @@ class DayClosed(DomainError):
     title = "Business day closed"
 
 
-def open_day() -> BusinessDay | None:
-    """The open business day, if any (there is at most one)."""
-    return db.session.scalar(
-        select(BusinessDay).where(BusinessDay.status == "open").order_by(BusinessDay.business_date.desc()).limit(1)
-    )
+def open_day(*, lock: bool = False) -> BusinessDay | None:
+    """The open business day, if any (there is at most one).
+
+    With ``lock`` the row is read ``FOR SHARE`` and held until the end of the transaction,
+    so the day cannot be closed under a posting in flight.
+    """
+    stmt = select(BusinessDay).where(BusinessDay.status == "open").order_by(BusinessDay.business_date.desc()).limit(1)
+    if not lock:
+        return db.session.scalar(stmt)
+    stmt = stmt.with_for_update(read=True).execution_options(populate_existing=True)
+    day = db.session.scalar(stmt)
+    if day is None:
+        # We may have waited for a day-end that closed the day and opened the next one in
+        # the same transaction: the re-checked old row no longer matches, so read again
+        # with a fresh snapshot to find the new open day.
+        day = db.session.scalar(stmt)
+    return day
 
 
 def business_date_or_none() -> date | None:
@@ -38,8 +57,34 @@ def current_business_date() -> date:
     return day.business_date
 
 
+def posting_date() -> date:
+    """The open business date for a posting, share-locked until the transaction ends.
+
+    Raises DayClosed when no day is open (including when a concurrent close just won).
+    """
+    day = open_day(lock=True)
+    if day is None:
+        raise DayClosed("No business day is open. A manager must open the day before postings.")
+    return day.business_date
+
+
 def get_day(on: date) -> BusinessDay | None:
     return db.session.scalar(select(BusinessDay).where(BusinessDay.business_date == on))
+
+
+def lock_day(on: date) -> BusinessDay | None:
+    """Lock business day ``on`` exclusively (``FOR UPDATE``) for the rest of the transaction.
+
+    Waits for every posting in flight on that day to finish; postings that start later
+    wait for this transaction and then find the day closed. Take it before the day-end
+    snapshot so the snapshot sees every line of the day.
+    """
+    return db.session.scalar(
+        select(BusinessDay)
+        .where(BusinessDay.business_date == on)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
 
 
 def open_business_day(on: date, *, by_id: int | None = None) -> BusinessDay:
@@ -63,8 +108,12 @@ def open_business_day(on: date, *, by_id: int | None = None) -> BusinessDay:
 
 
 def close_business_day(on: date, *, by_id: int | None = None) -> BusinessDay:
-    """Close the open day ``on`` (the day-end batch calls this as its last step)."""
-    day = get_day(on)
+    """Close the open day ``on`` (the day-end batch calls this as its last step).
+
+    Takes the exclusive day lock first (see ``lock_day``); call ``ledger.snapshot_day``
+    (which takes the same lock) in the same transaction, or use ``ledger.close_day``.
+    """
+    day = lock_day(on)
     if day is None or day.status != "open":
         raise Conflict(f"Business day {on:%d-%m-%Y} is not open.")
     day.status = "closed"

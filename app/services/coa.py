@@ -57,6 +57,11 @@ EXP_NPA_PROVISION = "5301"
 EXP_STD_PROVISION = "5302"
 EXP_CASH_SHORTAGE = "5401"
 
+# Every code named by a constant above: services post to these, so they can never be deleted.
+SYSTEM_CODES: frozenset[str] = frozenset(
+    value for name, value in dict(globals()).items() if name.isupper() and isinstance(value, str) and value.isdigit()
+)
+
 # (code, name, type, parent code, flags). Flags: group, control, cash, nomanual.
 DEFAULT_CHART: list[tuple[str, str, str, str | None, str]] = [
     ("1000", "Assets", "asset", None, "group"),

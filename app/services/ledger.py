@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
@@ -43,6 +43,16 @@ class InsufficientFunds(PostingError):
 class AccountNotOperable(PostingError):
     type = "account-not-operable"
     title = "Account cannot take this posting"
+
+
+class NotAControlAccount(PostingError):
+    type = "not-a-control-account"
+    title = "Member account under a non-control GL"
+
+
+class BackdateNotAllowed(PostingError):
+    type = "backdate-not-allowed"
+    title = "Back value date not allowed"
 
 
 class IdempotencyConflict(Conflict):
@@ -122,6 +132,18 @@ def _gl_by_code(codes: Iterable[str]) -> dict[str, GLAccount]:
     return found
 
 
+def _load_gls(codes: set[str], ids: set[int]) -> tuple[dict[str, GLAccount], dict[int, GLAccount]]:
+    """GL accounts by code (lines naming a GL) and by id (member accounts' control GLs), in one query."""
+    if not codes and not ids:
+        return {}, {}
+    rows = db.session.scalars(select(GLAccount).where(or_(GLAccount.code.in_(codes), GLAccount.id.in_(ids)))).all()
+    by_code = {gl.code: gl for gl in rows}
+    missing = codes - by_code.keys()
+    if missing:
+        raise ValidationError(f"Unknown GL account {', '.join(sorted(missing))}.", field="gl")
+    return by_code, {gl.id: gl for gl in rows}
+
+
 def _validate(lines: Sequence[Line]) -> list[_Resolved]:
     if len(lines) < 2:
         raise UnbalancedEntry("An entry needs at least two lines.")
@@ -142,11 +164,19 @@ def _validate(lines: Sequence[Line]) -> list[_Resolved]:
         raise UnbalancedEntry(
             f"Debits {format_inr(debit)} and credits {format_inr(credit)} differ by {format_inr(abs(debit - credit))}."
         )
-    gls = _gl_by_code(ln.gl for ln in lines if ln.gl)
+    gls, by_id = _load_gls(
+        {ln.gl for ln in lines if ln.gl},
+        {ln.account.control_gl_id for ln in lines if ln.account is not None and ln.account.control_gl_id is not None},
+    )
     resolved: list[_Resolved] = []
     for ln in lines:
         if ln.account is not None:
-            gl = ln.account.control_gl
+            gl = by_id.get(ln.account.control_gl_id) or ln.account.control_gl  # type: ignore[arg-type]
+            if not gl.is_control:
+                raise NotAControlAccount(
+                    f"Account {ln.account.account_no} sits under GL {gl.code} {gl.name}, which is not a control "
+                    "account: member accounts may only be posted under a control account."
+                )
             if ln.gl is not None and gls[ln.gl].id != gl.id:
                 raise ValidationError(f"Account {ln.account.account_no} belongs to GL {gl.code}, not {ln.gl}.")
             resolved.append(_Resolved(ln, gl, ln.account.id))
@@ -259,7 +289,9 @@ def post(
         if existing is not None:
             return existing
     resolved = _validate(lines)
-    open_date = calendar.current_business_date()
+    # Share-locks the open day until commit: a concurrent close waits for this posting,
+    # and a posting that waited for a close is refused here (see calendar.posting_date).
+    open_date = calendar.posting_date()
     if business_date is not None and business_date != open_date:
         raise calendar.DayClosed(
             f"Business day {business_date:%d-%m-%Y} is not open for posting (the open day is {open_date:%d-%m-%Y})."
@@ -268,7 +300,11 @@ def post(
     if value > open_date:
         raise ValidationError("The value date cannot be after the business date.", field="value_date")
     if value < open_date and not allow_backdate:
-        raise PostingError("Back-dated value dates need the back-dating permission.", field="value_date")
+        raise BackdateNotAllowed(
+            f"Value date {value:%d-%m-%Y} is before the business date {open_date:%d-%m-%Y}: "
+            "back-dated value dates need the back-dating permission.",
+            field="value_date",
+        )
     accounts = _lock_accounts({r.account_id for r in resolved if r.account_id is not None})
     changes = _apply_balances(resolved, accounts, allow_frozen=allow_frozen, enforce_limits=enforce_limits)
     total = sum(ln.debit for ln in lines)
@@ -459,7 +495,12 @@ def gl_balance(code: str, as_of: date | None = None) -> int:
 
 
 def snapshot_day(on: date) -> int:
-    """Write the day-end GL snapshot for ``on`` (idempotent); returns rows written."""
+    """Write the day-end GL snapshot for ``on`` (idempotent); returns rows written.
+
+    Locks business day ``on`` exclusively first, so postings in flight on it finish (and
+    later ones wait, then find the day closed) before the totals are read.
+    """
+    calendar.lock_day(on)
     if db.session.scalar(select(func.count()).select_from(GLDailyBalance).where(GLDailyBalance.business_date == on)):
         return 0
     totals = gl_totals(on)
@@ -470,6 +511,13 @@ def snapshot_day(on: date) -> int:
     db.session.add_all(rows)
     db.session.flush()
     return len(rows)
+
+
+def close_day(on: date, *, by_id: int | None = None) -> int:
+    """Day-end for the ledger: lock the day, write its GL snapshot and close it (one unit of work)."""
+    written = snapshot_day(on)
+    calendar.close_business_day(on, by_id=by_id)
+    return written
 
 
 # ---------------------------------------------------------------- verification
@@ -563,4 +611,62 @@ def verify(limit: int = 20) -> VerifyReport:
     grand_cr = sum(cr for _, cr in totals.values())
     if grand_dr != grand_cr:
         report.fail(f"trial balance does not agree: debits {grand_dr}, credits {grand_cr}")
+    _verify_snapshots(report, limit)
     return report
+
+
+def _verify_snapshots(report: VerifyReport, limit: int) -> None:
+    """Each day-end snapshot row must equal the cumulative lines of its GL up to its date.
+
+    Also a GL with lines up to a snapshot date but no row in that snapshot is reported
+    (reports would read it as zero). One pass: daily sums per GL merged with the snapshots.
+    """
+    snaps: dict[int, dict[date, tuple[int, int]]] = {}
+    for gl_id, on, dr, cr in db.session.execute(
+        select(
+            GLDailyBalance.gl_account_id,
+            GLDailyBalance.business_date,
+            GLDailyBalance.debit_total_paise,
+            GLDailyBalance.credit_total_paise,
+        )
+    ):
+        snaps.setdefault(gl_id, {})[on] = (int(dr), int(cr))
+    snap_dates = sorted({on for per_gl in snaps.values() for on in per_gl})
+    if not snap_dates:
+        return
+    daily: dict[int, list[tuple[date, int, int]]] = {}
+    for gl_id, on, dr, cr in db.session.execute(
+        select(
+            JournalLine.gl_account_id,
+            JournalLine.business_date,
+            func.sum(JournalLine.debit_paise),
+            func.sum(JournalLine.credit_paise),
+        )
+        .where(JournalLine.business_date <= snap_dates[-1])
+        .group_by(JournalLine.gl_account_id, JournalLine.business_date)
+        .order_by(JournalLine.gl_account_id, JournalLine.business_date)
+    ):
+        daily.setdefault(gl_id, []).append((on, int(dr or 0), int(cr or 0)))
+    codes = dict(db.session.execute(select(GLAccount.id, GLAccount.code)).all())
+    found = 0
+    for gl_id in sorted(snaps.keys() | daily.keys()):
+        days = daily.get(gl_id, [])
+        per_gl = snaps.get(gl_id, {})
+        i = cum_dr = cum_cr = 0
+        for on in snap_dates:
+            while i < len(days) and days[i][0] <= on:
+                cum_dr += days[i][1]
+                cum_cr += days[i][2]
+                i += 1
+            stored = per_gl.get(on)
+            if stored is None and i == 0:
+                continue  # no lines yet and no row: nothing to check
+            if stored != (cum_dr, cum_cr):
+                found += 1
+                what = "has no row" if stored is None else f"holds debits {stored[0]}, credits {stored[1]}"
+                report.fail(
+                    f"day-end snapshot {on.isoformat()} for GL {codes.get(gl_id, gl_id)} {what} "
+                    f"but its lines to that date sum to debits {cum_dr}, credits {cum_cr}"
+                )
+                if found >= limit:
+                    return

@@ -29,6 +29,11 @@ ENTRY_NO = re.compile(r"^\s*(?:JE)?0*(\d{1,15})\s*$", re.IGNORECASE)
 # ---------------------------------------------------------------- small helpers
 
 
+def business_date() -> date | None:
+    """The open business date, or None when no day is open."""
+    return calendar.business_date_or_none()
+
+
 def default_date() -> date:
     """The open business date, or today when no day is open."""
     return calendar.business_date_or_none() or date.today()

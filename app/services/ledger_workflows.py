@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models.approvals import ApprovalRequest
-from app.models.ledger import GL_TYPES, NORMAL_SIDE, GLAccount, JournalLine
+from app.models.ledger import GL_TYPES, NORMAL_SIDE, Account, GLAccount, GLDailyBalance, JournalLine
 from app.models.users import StaffUser
 from app.money import format_inr
-from app.services import approvals, audit, ledger
+from app.permissions import has_permission
+from app.services import approvals, audit, calendar, coa, ledger
 from app.services.errors import Conflict, NotFound, ValidationError
 
 # ---------------------------------------------------------------- manual journal vouchers
@@ -40,28 +43,63 @@ def _voucher_lines(rows: list[dict]) -> list[ledger.Line]:
     return lines
 
 
-def submit_voucher(rows: list[dict], *, narration: str, maker: StaffUser) -> ApprovalRequest:
-    """Check a manual voucher fully (balanced, valid accounts) and queue it for approval."""
+def _check_value_date(value_date: date | None, maker: StaffUser) -> date | None:
+    """The back value date to store (None: the business date at posting); refuses what ``maker`` may not do."""
+    if value_date is None:
+        return None
+    today = calendar.current_business_date()
+    if value_date > today:
+        raise ValidationError(
+            f"The value date cannot be after the business date ({today:%d-%m-%Y}).", field="value_date"
+        )
+    if value_date == today:
+        return None
+    if not has_permission(maker, "ledger.backdate"):
+        raise ledger.BackdateNotAllowed(
+            f"Only users with the back-dating permission may use a value date before the business date "
+            f"({today:%d-%m-%Y}).",
+            field="value_date",
+        )
+    return value_date
+
+
+def submit_voucher(
+    rows: list[dict], *, narration: str, maker: StaffUser, value_date: date | None = None
+) -> ApprovalRequest:
+    """Check a manual voucher fully (balanced, valid accounts) and queue it for approval.
+
+    ``value_date`` before the business date needs the maker to hold ``ledger.backdate``.
+    """
     lines = _voucher_lines(rows)
     ledger._validate(lines)  # same rules as posting: refuse now, not at approval
     if not (narration or "").strip():
         raise ValidationError("A narration is required.", field="narration")
+    back_value = _check_value_date(value_date, maker)
     total = sum(ln.debit for ln in lines)
+    payload: dict = {"narration": narration.strip(), "lines": rows}
+    summary = f"Journal voucher {format_inr(total)}: {narration.strip()[:120]}"
+    if back_value is not None:
+        payload["value_date"] = back_value.isoformat()
+        summary = f"Journal voucher {format_inr(total)} value {back_value:%d-%m-%Y}: {narration.strip()[:100]}"
     return approvals.submit(
         "ledger.voucher",
-        {"narration": narration.strip(), "lines": rows},
+        payload,
         maker=maker,
-        summary=f"Journal voucher {format_inr(total)}: {narration.strip()[:120]}",
+        summary=summary,
         entity_type="journal_voucher",
         amount_paise=total,
     )
 
 
 def _execute_voucher(req: ApprovalRequest, checker: StaffUser) -> dict:
+    raw_value = req.payload.get("value_date")
     entry = ledger.post(
         _voucher_lines(req.payload["lines"]),
         kind="journal",
         narration=req.payload["narration"],
+        value_date=date.fromisoformat(raw_value) if raw_value else None,
+        # Re-checked at approval: the maker must still hold the permission.
+        allow_backdate=bool(raw_value) and has_permission(req.maker, "ledger.backdate"),
         idempotency_key=f"approval:{req.id}",
         posted_by_id=req.maker_id,
         approved_by_id=checker.id,
@@ -115,6 +153,34 @@ def gl_has_postings(gl: GLAccount) -> bool:
     )
 
 
+def deletion_blockers(gl: GLAccount) -> list[str]:
+    """Why ``gl`` cannot be deleted (empty when it can): system codes and anything pointing at it."""
+
+    def count(model, column) -> int:
+        return db.session.scalar(select(func.count()).select_from(model).where(column == gl.id)) or 0
+
+    reasons = []
+    if gl.code in coa.SYSTEM_CODES:
+        reasons.append("it is a system account the services post to")
+    if n := count(GLAccount, GLAccount.parent_id):
+        reasons.append(f"it has {n} account(s) under it")
+    if n := count(Account, Account.control_gl_id):
+        reasons.append(f"{n} member account(s) sit under it")
+    if n := count(JournalLine, JournalLine.gl_account_id):
+        reasons.append(f"it has postings ({n})")
+    if n := count(GLDailyBalance, GLDailyBalance.gl_account_id):
+        reasons.append(f"it appears in {n} day-end snapshot row(s)")
+    return reasons
+
+
+def _check_deletable(gl: GLAccount) -> None:
+    reasons = deletion_blockers(gl)
+    if reasons:
+        raise ValidationError(
+            f"GL {gl.code} {gl.name} cannot be deleted: {'; '.join(reasons)}. It can be deactivated, not deleted."
+        )
+
+
 def submit_gl_change(action: str, data: dict, *, maker: StaffUser) -> ApprovalRequest:
     """Queue a chart change: ``create``, ``rename``, ``deactivate``, ``activate`` or ``delete``."""
     if action == "create":
@@ -126,11 +192,9 @@ def submit_gl_change(action: str, data: dict, *, maker: StaffUser) -> ApprovalRe
             raise NotFound("No such GL account.")
         if action == "rename" and not (data.get("name") or "").strip():
             raise ValidationError("A name is required.", field="name")
-        if action == "delete" and gl_has_postings(gl):
-            raise ValidationError(f"GL {gl.code} has postings: it can be deactivated, not deleted.")
+        if action == "delete":
+            _check_deletable(gl)
         if action == "deactivate" and gl.is_control:
-            from app.models.ledger import Account
-
             open_accounts = db.session.scalar(
                 select(func.count())
                 .select_from(Account)
@@ -207,8 +271,7 @@ def _execute_gl_change(req: ApprovalRequest, checker: StaffUser) -> dict:
     elif action in {"deactivate", "activate"}:
         gl.active = action == "activate"
     elif action == "delete":
-        if gl_has_postings(gl):
-            raise ValidationError(f"GL {gl.code} has postings: it can be deactivated, not deleted.")
+        _check_deletable(gl)  # again: things may have changed since the request was made
         db.session.delete(gl)
     audit.record(
         f"gl.{action}",

@@ -35,7 +35,22 @@ def commit() -> None:
         db.session.flush()
         return
     db.session.commit()
-    audit.seal_pending()
+    seal_after_commit()
+
+
+def seal_after_commit() -> None:
+    """Seal the audit rows just committed; never raises a database error.
+
+    The work is already committed, so a failure here (a serialisation failure, a
+    deadlock, a lost connection) must not make a caller retry — and so repeat — the
+    work. The rows stay unsealed and the next sealer or the ``seal_audit`` job chains
+    them (ADR 0001).
+    """
+    try:
+        audit.seal_pending()
+    except DBAPIError as exc:
+        db.session.rollback()
+        log.warning("audit sealing deferred after %s; the next sealer will chain the rows", exc.orig)
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -44,19 +59,29 @@ def is_retryable(exc: BaseException) -> bool:
 
 
 def run(work: Callable[[], T], *, attempts: int = 5) -> T:
-    """Run ``work`` and commit; on a serialisation failure or deadlock, roll back and retry."""
+    """Run ``work`` and commit; on a serialisation failure or deadlock, roll back and retry.
+
+    Only the work and its commit are retried; sealing the audit rows happens once, after
+    the commit succeeded, outside the retried section (``seal_after_commit``).
+    """
     for attempt in range(1, attempts + 1):
         try:
             result = work()
-            commit()
-            return result
+            if _defer_commit():
+                db.session.flush()
+            else:
+                db.session.commit()
         except DBAPIError as exc:
             db.session.rollback()
             if not is_retryable(exc) or attempt == attempts:
                 raise
             log.info("retrying unit of work after %s (attempt %d)", exc.orig, attempt)
             time.sleep(0.005 * attempt)
+            continue
         except Exception:
             db.session.rollback()
             raise
+        if not _defer_commit():
+            seal_after_commit()
+        return result
     raise AssertionError("unreachable")

@@ -109,3 +109,23 @@ def test_a_busy_sealer_never_blocks_the_writer(pg_app):
         other.commit()
     assert audit.seal_pending(wait=True) == 1
     assert audit.verify().ok
+
+
+@pytest.mark.postgres
+def test_sealing_finds_unsealed_rows_through_the_partial_index(pg_app):
+    indexdef = db.session.scalar(text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_audit_log_unsealed'"))
+    assert indexdef is not None and "WHERE (hash IS NULL)" in indexdef
+    # Many sealed rows and a few unsealed ones: the sealing query reads the small index.
+    db.session.execute(
+        text(
+            "INSERT INTO audit_log (occurred_at, actor_type, action, seal_seq, prev_hash, hash) "
+            "SELECT now(), 'system', 'bulk', g, 'p', 'h' FROM generate_series(1, 20000) g"
+        )
+    )
+    _write(3)
+    db.session.execute(text("ANALYZE audit_log"))
+    query = select(AuditLog.id).where(AuditLog.hash.is_(None)).order_by(AuditLog.id).limit(5000)
+    compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True})
+    plan = "\n".join(row[0] for row in db.session.execute(text(f"EXPLAIN {compiled}")))
+    assert "ix_audit_log_unsealed" in plan and "Seq Scan" not in plan, plan
+    db.session.rollback()

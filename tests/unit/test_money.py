@@ -40,6 +40,13 @@ def test_parse_amount_accepts_indian_and_plain_input(raw, paise):
         ("0", "more than zero"),
         ("abc", "not a valid amount"),
         ("1,00,0", "not a valid amount"),
+        ("٣", "not a valid amount"),  # Arabic-Indic three: not an ASCII digit
+        ("१,००,०००", "not a valid amount"),  # Devanagari digits
+        ("12٣.50", "not a valid amount"),
+        (" 1 000 ", "spaces"),
+        ("1 00 000", "spaces"),
+        ("₹ 1 000", "spaces"),
+        ("1\u00a0000", "spaces"),
         ("", "required"),
         (None, "required"),
         (12.5, "string"),

@@ -536,3 +536,124 @@ def test_report_queries_on_postgresql(pg_books):
     assert tb.balanced and tb.total_debit == 1_129_950
     tree = {row.gl.code: row for row in reports.chart_tree(DAY1)}
     assert tree["1000"].net_debit == 1_129_950 and tree["2000"].net_debit == -1_129_950
+
+
+# ---------------------------------------------------------------- value date (back-dating permission)
+
+
+def test_voucher_back_value_date_needs_the_permission(client, login, make_user, books):
+    login("accountant", username="anita")
+    page = text_of(client.get("/ledger/voucher"))
+    assert 'name="value_date"' in page and "needs the back-dating permission" in page
+    refused = client.post("/ledger/voucher", data=dict(VOUCHER, value_date="2026-03-30"))
+    assert refused.status_code == 422
+    assert "Only users with the back-dating permission may use a value date before the business date" in text_of(
+        refused
+    )
+    future = client.post("/ledger/voucher", data=dict(VOUCHER, value_date="2026-04-05"))
+    assert future.status_code == 422 and "cannot be after the business date" in text_of(future)
+    garbage = client.post("/ledger/voucher", data=dict(VOUCHER, value_date="30/03/2026"))
+    assert garbage.status_code == 422 and "Enter the value date as a date" in text_of(garbage)
+    assert db.session.scalar(select(func.count()).select_from(ApprovalRequest)) == 0
+    # The business date itself is allowed without the permission.
+    same = client.post("/ledger/voucher", data=dict(VOUCHER, value_date="2026-04-01"))
+    assert same.status_code == 302
+
+    switch_user(client, make_user("manager", username="mohan").username)
+    ok = client.post("/ledger/voucher", data=dict(VOUCHER, value_date="2026-03-30"))
+    assert ok.status_code == 302
+    req = db.session.scalars(select(ApprovalRequest).order_by(ApprovalRequest.id.desc())).first()
+    assert req.payload["value_date"] == "2026-03-30"
+    switch_user(client, make_user("admin", username="adi").username)
+    assert client.post(f"/staff/approvals/{req.id}/approve").status_code == 302
+    entry = db.session.scalar(select(JournalEntry))
+    assert entry.value_date == date(2026, 3, 30) and entry.business_date == DAY1
+
+
+# ---------------------------------------------------------------- chart of accounts CSV
+
+
+def test_chart_of_accounts_csv(client, login, books_with_entries):
+    login("auditor")
+    assert 'href="/ledger/coa.csv?date=2026-04-01"' in text_of(client.get("/ledger/"))
+    response = client.get("/ledger/coa.csv?date=2026-04-01")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(text_of(response))))
+    assert rows[0] == ["code", "name", "type", "normal_side", "control", "active", "balance"]
+    by_code = {r[0]: r for r in rows[1:]}
+    assert by_code[coa.VAULT_CASH] == [
+        coa.VAULT_CASH,
+        "Cash in hand (vault)",
+        "asset",
+        "debit",
+        "no",
+        "yes",
+        "11299.50",
+    ]
+    assert by_code[coa.SB_DEPOSITS][3:] == ["credit", "yes", "yes", "11299.50"]
+    assert by_code[coa.BANK_DCCB][-1] == "-15000.00"  # credit balance on a debit-side account
+    assert by_code["1000"][-1] == "-3700.50"  # heading total: 11,299.50 − 15,000
+    assert len(rows) - 1 == db.session.scalar(select(func.count()).select_from(GLAccount))
+    assert client.get("/ledger/coa.csv?date=nope").status_code == 422
+
+
+def test_chart_of_accounts_csv_needs_the_chart_permission(client, login, books):
+    login("cashier")
+    assert client.get("/ledger/coa.csv").status_code == 403
+
+
+# ---------------------------------------------------------------- retry of unsafe requests on 40001/40P01
+
+
+class _Orig(Exception):
+    sqlstate = "40001"
+
+
+def test_a_serialization_failure_reruns_the_whole_view(client, login, books, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    login("accountant")
+    real_commit = db.session.commit
+    attempts = []
+
+    def flaky_commit():
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise OperationalError("COMMIT", {}, _Orig("could not serialize access"))
+        return real_commit()
+
+    monkeypatch.setattr(db.session, "commit", flaky_commit)
+    response = client.post("/ledger/voucher", data=VOUCHER)
+    monkeypatch.undo()
+    assert response.status_code == 302
+    assert len(attempts) >= 2
+    reqs = db.session.scalars(select(ApprovalRequest)).all()
+    assert len(reqs) == 1 and reqs[0].kind == "ledger.voucher"
+
+
+def test_a_persistent_serialization_failure_gives_up_after_a_few_attempts(app, client, login, books, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from app.web import VIEW_ATTEMPTS
+
+    login("accountant")
+    attempts = []
+
+    def always_fails():
+        attempts.append(1)
+        raise OperationalError("COMMIT", {}, _Orig("could not serialize access"))
+
+    monkeypatch.setattr(uow, "commit", always_fails)
+    with pytest.raises(OperationalError):
+        client.post("/ledger/voucher", data=VOUCHER)
+    monkeypatch.undo()
+    assert len(attempts) == VIEW_ATTEMPTS
+    assert db.session.scalar(select(func.count()).select_from(ApprovalRequest)) == 0
+
+
+def test_idempotent_api_routes_are_not_wrapped_twice(app):
+    idempotent = [e for e, v in app.view_functions.items() if getattr(v, "_idempotent", False)]
+    assert idempotent  # e.g. api.transfer_create
+    for endpoint in idempotent:
+        assert not getattr(app.view_functions[endpoint], "_retrying", False), endpoint
+    assert getattr(app.view_functions["ledger.voucher"], "_retrying", False)

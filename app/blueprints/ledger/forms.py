@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -70,6 +71,9 @@ class VoucherDraft:
     lines: list[VoucherLine] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     narration_errors: list[str] = field(default_factory=list)
+    value_date_raw: str = ""  # blank: the business date
+    value_date: date | None = None
+    value_date_errors: list[str] = field(default_factory=list)
 
     @property
     def total_debit(self) -> int:
@@ -89,7 +93,9 @@ class VoucherDraft:
     @property
     def has_errors(self) -> bool:
         """Whether any row or the form carries an error."""
-        return bool(self.errors or self.narration_errors or any(ln.errors for ln in self.lines))
+        return bool(
+            self.errors or self.narration_errors or self.value_date_errors or any(ln.errors for ln in self.lines)
+        )
 
     def rows(self) -> list[dict[str, Any]]:
         """The filled rows in the shape ``ledger_workflows.submit_voucher`` takes (paise)."""
@@ -131,7 +137,15 @@ def read_voucher(form: Any) -> VoucherDraft:
     def at(values: list[str], i: int) -> str:
         return (values[i] if i < len(values) else "").strip()
 
-    draft = VoucherDraft(narration=(form.get("narration") or "").strip()[:255])
+    draft = VoucherDraft(
+        narration=(form.get("narration") or "").strip()[:255],
+        value_date_raw=(form.get("value_date") or "").strip()[:10],
+    )
+    if draft.value_date_raw:
+        try:
+            draft.value_date = date.fromisoformat(draft.value_date_raw)
+        except ValueError:
+            draft.value_date_errors.append("Enter the value date as a date (YYYY-MM-DD).")
     for i in range(count):
         line = VoucherLine(gl=at(gls, i), debit=at(debits, i), credit=at(credits, i), note=at(notes, i)[:255])
         line.debit_paise = _amount(line.debit, line, "debit")
@@ -140,10 +154,24 @@ def read_voucher(form: Any) -> VoucherDraft:
     return draft
 
 
-def check_voucher(draft: VoucherDraft) -> bool:
-    """Field checks before the service sees the voucher; errors land on the rows. True when clean."""
+def check_voucher(draft: VoucherDraft, *, business_date: date | None = None, can_backdate: bool = False) -> bool:
+    """Field checks before the service sees the voucher; errors land on the rows. True when clean.
+
+    A value date may differ from the business date only for users who may back-date
+    (``ledger.backdate``), and never lies after it.
+    """
     if not draft.narration:
         draft.narration_errors.append("A narration is required.")
+    if draft.value_date is not None and business_date is not None and draft.value_date != business_date:
+        if draft.value_date > business_date:
+            draft.value_date_errors.append(
+                f"The value date cannot be after the business date ({business_date:%d-%m-%Y})."
+            )
+        elif not can_backdate:
+            draft.value_date_errors.append(
+                f"Only users with the back-dating permission may use a value date before the business date "
+                f"({business_date:%d-%m-%Y})."
+            )
     filled = [ln for ln in draft.lines if not ln.blank]
     for line in filled:
         if not line.gl:

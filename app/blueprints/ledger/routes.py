@@ -32,7 +32,7 @@ from app.models.ledger import GLAccount
 from app.models.users import StaffUser
 from app.money import format_inr, from_paise
 from app.navigation import NavItem
-from app.permissions import permission_required
+from app.permissions import has_permission, permission_required
 from app.services import ledger_reports as reports
 from app.services import ledger_workflows as wf
 from app.services import uow
@@ -112,6 +112,30 @@ def index():
     )
 
 
+@bp.get("/coa.csv")
+@permission_required("ledger.view")
+def coa_csv():
+    """The chart of accounts as CSV: one row per account with its balance (headings carry group totals)."""
+    errors: dict[str, list[str]] = {}
+    as_of = reports.parse_date(request.args.get("date"), "date", errors) or reports.default_date()
+    if errors:
+        return _csv_refused(errors)
+    rows = (
+        [
+            r.gl.code,
+            r.gl.name,
+            r.gl.type,
+            r.gl.normal_side,
+            "yes" if r.gl.is_control else "no",
+            "yes" if r.gl.active else "no",
+            _amount(r.balance_paise),
+        ]
+        for r in reports.chart_tree(as_of)
+    )
+    header = ["code", "name", "type", "normal_side", "control", "active", "balance"]
+    return csv_response(f"chart-of-accounts-{as_of.isoformat()}.csv", header, rows)
+
+
 def _new_gl_form() -> NewGLForm:
     form = NewGLForm()
     form.parent.choices = [("", "— top level —")] + [(g.code, f"{g.code} {g.name}") for g in reports.group_accounts()]
@@ -160,6 +184,7 @@ def _coa_page(gl: GLAccount, form: GLChangeForm | None = None, status: int = 200
         form=form or GLChangeForm(formdata=None),
         pending=reports.pending_for_gl(gl),
         has_postings=wf.gl_has_postings(gl),
+        delete_blockers=wf.deletion_blockers(gl),
         children=[r.gl for r in tree if r.gl.parent_id == gl.id],
         status=status,
     )
@@ -447,7 +472,15 @@ def trial_balance_csv():
 
 
 def _voucher_page(draft: VoucherDraft, status: int = 200, partial: str | None = None) -> Response:
-    return render("ledger/voucher.html", partial, status=status, draft=draft, gls=reports.manual_gl_accounts())
+    return render(
+        "ledger/voucher.html",
+        partial,
+        status=status,
+        draft=draft,
+        gls=reports.manual_gl_accounts(),
+        open_date=reports.business_date(),
+        can_backdate=has_permission(_me(), "ledger.backdate"),
+    )
 
 
 def _edit_lines(draft: VoucherDraft, op: str) -> None:
@@ -470,13 +503,18 @@ def voucher():
     if op != "submit":  # add/remove a row without JavaScript
         _edit_lines(draft, op)
         return _voucher_page(draft)
-    if not check_voucher(draft):
+    if not check_voucher(
+        draft, business_date=reports.business_date(), can_backdate=has_permission(_me(), "ledger.backdate")
+    ):
         return _voucher_page(draft, 422)
     try:
-        req = wf.submit_voucher(draft.rows(), narration=draft.narration, maker=_me())
+        req = wf.submit_voucher(draft.rows(), narration=draft.narration, maker=_me(), value_date=draft.value_date)
     except DomainError as exc:
         db.session.rollback()
-        draft.errors.append(exc.message)
+        if "value_date" in (exc.errors or {}):
+            draft.value_date_errors.extend(exc.errors["value_date"])
+        else:
+            draft.errors.append(exc.message)
         return _voucher_page(draft, 422)
     uow.commit()
     flash(
