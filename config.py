@@ -56,6 +56,8 @@ class Config:
     PASSWORD_MIN_LENGTH = 10
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "20 per minute")
+    # Second-factor codes (web TOTP step, enrolment, API /auth/otp): tighter than the password step.
+    RATELIMIT_OTP = os.environ.get("RATELIMIT_OTP", "10 per minute")
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     RATELIMIT_HEADERS_ENABLED = True
 
@@ -162,6 +164,18 @@ class ProductionConfig(Config):
             raise RuntimeError("SECRET_KEY must be a random value of at least 32 characters")
         if os.environ["FIELD_ENCRYPTION_KEY"] == DEV_FIELD_KEY:
             raise RuntimeError("FIELD_ENCRYPTION_KEY must not be the development key")
+        try:
+            from cryptography.fernet import Fernet
+
+            Fernet(os.environ["FIELD_ENCRYPTION_KEY"].encode())
+        except (ValueError, TypeError) as exc:
+            raise RuntimeError(
+                "FIELD_ENCRYPTION_KEY is not a valid Fernet key (32 url-safe base64-encoded bytes; "
+                "make one with: python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
+            ) from exc
+        jwt_secret = os.environ.get("JWT_SECRET")
+        if jwt_secret and (len(jwt_secret) < 32 or jwt_secret == DEV_SECRET):
+            raise RuntimeError("JWT_SECRET, when set, must be a random value of at least 32 characters")
         if os.environ["LOOKUP_HASH_KEY"] == DEV_HASH_KEY:
             raise RuntimeError("LOOKUP_HASH_KEY must not be the development key")
         if not os.environ["DATABASE_URL"].startswith("postgresql"):

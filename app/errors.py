@@ -8,6 +8,7 @@ from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from app.security import is_htmx_request, login_redirect, request_actor
 from app.services.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,32 @@ def wants_problem() -> bool:
     return request.path.startswith("/api/")
 
 
+def _audit_csrf_failure(exc: CSRFError) -> None:
+    """Record a refused CSRF check as a security event (its own small unit of work).
+
+    Auditing must never turn the 400 into a 500, so a failure to write is only logged.
+    """
+    from app.extensions import db
+    from app.services import audit, uow
+
+    try:
+        db.session.rollback()
+        audit.record(
+            "security.csrf_failed",
+            after={
+                "method": request.method,
+                "path": request.path[:200],
+                "reason": (exc.description or "")[:200],
+                "referrer": (request.referrer or "")[:200] or None,
+            },
+            actor=request_actor(),  # the CSRF check runs before the request's actor is set
+        )
+        uow.commit()
+    except Exception:  # pragma: no cover - the database being down must not hide the 400
+        db.session.rollback()
+        log.exception("could not audit a CSRF failure on %s", request.path)
+
+
 def init_errors(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError):
@@ -49,6 +76,7 @@ def init_errors(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError):
+        _audit_csrf_failure(exc)
         if wants_problem():
             return problem(400, "CSRF token missing or invalid", exc.description, type_="csrf")
         return render_template(
@@ -62,6 +90,8 @@ def init_errors(app: Flask) -> None:
     def _http(exc: HTTPException):
         if wants_problem():
             return problem(exc.code or 500, exc.name, exc.description or "")
+        if exc.code == 401 and is_htmx_request():
+            return login_redirect()  # htmx: navigate to sign-in instead of a failed swap
         messages = {
             401: "Please sign in to continue.",
             403: "Your role does not allow this action.",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, flash, g, redirect, request, session, url_for
 from flask_login import current_user, logout_user
@@ -13,6 +14,23 @@ from app.services.context import SYSTEM, Actor, set_actor
 
 def _client_ip() -> str | None:
     return request.remote_addr
+
+
+def request_actor() -> Actor:
+    """The audit actor of the current request: the signed-in staff user or member, or anonymous."""
+    user = current_user
+    if user.is_authenticated:
+        kind = getattr(user, "kind", "staff")
+        name = getattr(user, "username", None) or getattr(user, "member_no", None)
+        return Actor(
+            type=kind,
+            id=user.id,
+            name=name,
+            role=getattr(user, "role", None) if kind == "staff" else "member",
+            ip=_client_ip(),
+            user_agent=request.user_agent.string,
+        )
+    return Actor(type="anonymous", ip=_client_ip(), user_agent=request.user_agent.string)
 
 
 def build_csp(app: Flask, extra_script: str = "", extra_style: str = "") -> str:
@@ -38,22 +56,7 @@ def init_security(app: Flask) -> None:
 
     @app.before_request
     def _set_actor() -> Response | None:
-        user = current_user
-        if user.is_authenticated:
-            kind = getattr(user, "kind", "staff")
-            name = getattr(user, "username", None) or getattr(user, "member_no", None)
-            set_actor(
-                Actor(
-                    type=kind,
-                    id=user.id,
-                    name=name,
-                    role=getattr(user, "role", None) if kind == "staff" else "member",
-                    ip=_client_ip(),
-                    user_agent=request.user_agent.string,
-                )
-            )
-        else:
-            set_actor(Actor(type="anonymous", ip=_client_ip(), user_agent=request.user_agent.string))
+        set_actor(request_actor())
         g.csp = csp
         return _idle_timeout(app)
 
@@ -72,6 +75,38 @@ def init_security(app: Flask) -> None:
         return response
 
 
+def is_htmx_request() -> bool:
+    """Whether htmx sent this request (it swaps the answer into the page rather than navigating)."""
+    return request.headers.get("HX-Request") == "true"
+
+
+def _htmx_page_path() -> str | None:
+    """The path of the page an htmx request came from (``HX-Current-URL``), if it is ours."""
+    current = request.headers.get("HX-Current-URL")
+    if not current:
+        return None
+    parts = urlsplit(current)
+    if parts.netloc and parts.netloc != request.host:
+        return None
+    if not parts.path.startswith("/") or parts.path.startswith("//"):
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def login_redirect(endpoint: str = "auth.login") -> Response:
+    """Send the browser to a sign-in page, coming back here afterwards.
+
+    A plain request gets a 302. An htmx request gets 401 with an ``HX-Redirect`` header and
+    no body, so htmx navigates the whole window instead of swapping the sign-in page into a
+    fragment; it returns to the page the user was on, not to the fragment's URL.
+    """
+    if is_htmx_request():
+        response = Response(status=401)
+        response.headers["HX-Redirect"] = url_for(endpoint, next=_htmx_page_path())
+        return response
+    return redirect(url_for(endpoint, next=request.full_path))
+
+
 def _idle_timeout(app: Flask) -> Response | None:
     """Sign staff out after STAFF_IDLE_TIMEOUT_MINUTES without a request."""
     if not current_user.is_authenticated or getattr(current_user, "kind", None) != "staff":
@@ -87,6 +122,6 @@ def _idle_timeout(app: Flask) -> Response | None:
         flash("You were signed out after a period of inactivity.", "warning")
         if request.path.startswith("/api/"):
             return None
-        return redirect(url_for("auth.login", next=request.full_path))
+        return login_redirect()
     session["last_seen"] = now.timestamp()
     return None

@@ -341,8 +341,12 @@ def revoke_family(raw: str, *, ip: str | None = None, user_agent: str | None = N
     return revoked
 
 
-def revoke_all_for(kind: str, subject_id: int) -> int:
-    """Revoke every live refresh token of a subject (password change, deactivation)."""
+def revoke_all_for(kind: str, subject_id: int, *, reason: str | None = None) -> int:
+    """Revoke every live refresh token of a subject (password change, 2FA reset, deactivation).
+
+    Access tokens already handed out stay valid until they expire (at most
+    ``JWT_ACCESS_TTL_SECONDS``), except after a deactivation, which every request re-checks.
+    """
     result = db.session.execute(
         update(RefreshToken)
         .where(
@@ -354,5 +358,8 @@ def revoke_all_for(kind: str, subject_id: int) -> int:
         .execution_options(synchronize_session=False)
     )
     count = result.rowcount or 0
-    audit.record("api.tokens_revoked", ENTITY_TYPES.get(kind, kind), subject_id, after={"revoked": count})
+    after: dict[str, Any] = {"revoked": count}
+    if reason:
+        after["reason"] = reason
+    audit.record("api.tokens_revoked", ENTITY_TYPES.get(kind, kind), subject_id, after=after)
     return count

@@ -16,6 +16,7 @@ GOOD = {
 def prod_env(monkeypatch):
     for name, value in GOOD.items():
         monkeypatch.setenv(name, value)
+    monkeypatch.delenv("JWT_SECRET", raising=False)
     return monkeypatch
 
 
@@ -40,6 +41,42 @@ def test_production_refuses_default_or_unsafe_values(prod_env, name, value, mess
     prod_env.setenv(name, value)
     with pytest.raises(RuntimeError, match=message):
         create_app(ProductionConfig)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "not-a-fernet-key",  # not base64 of 32 bytes
+        "c2hvcnQta2V5",  # valid base64, but 9 bytes
+        "cHJvZC1maWVsZC1rZXktMzItYnl0ZXMtbG9uZ3h4eHh4eHg=",  # 35 bytes
+    ],
+)
+def test_production_refuses_an_invalid_fernet_key(prod_env, key):
+    prod_env.setenv("FIELD_ENCRYPTION_KEY", key)
+    with pytest.raises(RuntimeError, match="FIELD_ENCRYPTION_KEY is not a valid Fernet key"):
+        ProductionConfig.validate()
+
+
+@pytest.mark.parametrize("secret", ["short-jwt-secret", "y" * 31, DEV_SECRET])
+def test_production_refuses_a_weak_explicit_jwt_secret(prod_env, secret):
+    prod_env.setenv("JWT_SECRET", secret)
+    with pytest.raises(RuntimeError, match="JWT_SECRET"):
+        ProductionConfig.validate()
+
+
+def test_production_accepts_a_long_jwt_secret_or_none(prod_env):
+    prod_env.setenv("JWT_SECRET", "z" * 32)
+    ProductionConfig.validate()  # does not raise
+    prod_env.delenv("JWT_SECRET")
+    ProductionConfig.validate()  # falls back to SECRET_KEY, itself checked
+
+
+def test_otp_rate_limit_is_its_own_tighter_setting():
+    from config import Config, TestingConfig
+
+    assert Config.RATELIMIT_OTP == "10 per minute"
+    assert Config.RATELIMIT_LOGIN == "20 per minute"
+    assert TestingConfig.RATELIMIT_OTP == Config.RATELIMIT_OTP
 
 
 def test_production_accepts_complete_configuration(prod_env):

@@ -19,6 +19,7 @@ from app.models.base import utcnow
 from app.models.users import StaffUser
 from app.permissions import MEMBER
 from app.services import staff_auth, tokens, uow
+from app.services.errors import AuthError
 from tests.conftest import PASSWORD, make_app
 
 LOGIN = "/api/v1/auth/login"
@@ -396,3 +397,135 @@ def test_api_permission_follows_the_permission_table(app, client, make_user):
 def test_api_permission_rejects_unknown_permissions():
     with pytest.raises(KeyError):
         api_permission("no.such.permission")
+
+
+# ---------------------------------------------------------------- revocation on account changes
+
+
+def _live_tokens(user_id: int) -> int:
+    db.session.expire_all()
+    return db.session.scalar(
+        select(func.count()).where(RefreshToken.subject_id == user_id, RefreshToken.revoked_at.is_(None))
+    )
+
+
+def test_password_change_revokes_refresh_tokens(client, make_user):
+    user = make_user("clerk", username="asha")
+    phone = api_login(client, "asha").get_json()
+    tablet = api_login(client, "asha").get_json()
+    assert _live_tokens(user.id) == 2
+    # Changed on the web.
+    assert client.post("/auth/login", data={"username": "asha", "password": PASSWORD}).status_code == 302
+    changed = client.post(
+        "/auth/password",
+        data={"current_password": PASSWORD, "new_password": "A-new-secret-99", "confirm": "A-new-secret-99"},
+    )
+    assert changed.status_code == 302
+    assert _live_tokens(user.id) == 0
+    for pair in (phone, tablet):
+        assert_problem(client.post("/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]}), 401)
+    entry = db.session.scalar(select(AuditLog).where(AuditLog.action == "api.tokens_revoked"))
+    assert entry.after == {"revoked": 2, "reason": "password changed"} and entry.entity_id == str(user.id)
+    # Signing in with the new password gives working tokens again.
+    fresh_pair = api_login(client, "asha", "A-new-secret-99").get_json()
+    assert client.post("/api/v1/auth/refresh", json={"refresh_token": fresh_pair["refresh_token"]}).status_code == 200
+
+
+def test_failed_password_change_revokes_nothing(client, make_user):
+    user = make_user("clerk", username="asha")
+    pair = api_login(client, "asha").get_json()
+    client.post("/auth/login", data={"username": "asha", "password": PASSWORD})
+    wrong = client.post(
+        "/auth/password",
+        data={"current_password": "not-my-password", "new_password": "A-new-secret-99", "confirm": "A-new-secret-99"},
+    )
+    assert wrong.status_code == 422
+    assert _live_tokens(user.id) == 1
+    assert client.post("/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]}).status_code == 200
+
+
+@pytest.mark.parametrize(("action", "reason"), [("reset-totp", "totp reset"), ("deactivate", "deactivated")])
+def test_admin_reset_and_deactivation_revoke_refresh_tokens(client, make_user, action, reason):
+    secret = pyotp.random_base32()
+    target = make_user("manager", username="mohan", totp_secret=secret)
+    challenge = api_login(client, "mohan").get_json()
+    pair = client.post(
+        "/api/v1/auth/otp", json={"otp_token": challenge["otp_token"], "code": pyotp.TOTP(secret).now()}
+    ).get_json()
+    make_user("admin", username="root")
+    other = api_login(client, "root").get_json()  # someone else's tokens are untouched
+    assert client.post("/auth/login", data={"username": "root", "password": PASSWORD}).status_code == 302
+    assert client.post(f"/staff/users/{target.id}/{action}").status_code == 302
+    assert _live_tokens(target.id) == 0
+    assert_problem(client.post("/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]}), 401)
+    entry = db.session.scalar(select(AuditLog).where(AuditLog.action == "api.tokens_revoked"))
+    assert entry.after == {"revoked": 1, "reason": reason} and entry.actor_name == "root"
+    assert client.post("/api/v1/auth/refresh", json={"refresh_token": other["refresh_token"]}).status_code == 200
+
+
+def test_reactivation_revokes_nothing(client, make_user):
+    target = make_user("clerk", username="asha")
+    pair = api_login(client, "asha").get_json()
+    make_user("admin", username="root")
+    client.post("/auth/login", data={"username": "root", "password": PASSWORD})
+    assert client.post(f"/staff/users/{target.id}/activate").status_code == 302
+    assert _live_tokens(target.id) == 1
+    assert client.post("/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]}).status_code == 200
+
+
+# ---------------------------------------------------------------- lockout at the OTP step
+
+
+def test_locked_user_cannot_finish_with_a_valid_code(app, client, make_user):
+    secret = pyotp.random_base32()
+    make_user("manager", username="mohan", totp_secret=secret)
+    challenge = api_login(client, "mohan").get_json()
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        client.post("/api/v1/auth/otp", json={"otp_token": challenge["otp_token"], "code": "000000"})
+    assert fresh_user("mohan").locked_until is not None
+    good = client.post("/api/v1/auth/otp", json={"otp_token": challenge["otp_token"], "code": pyotp.TOTP(secret).now()})
+    assert_problem(good, 401, "locked")
+    assert refresh_rows() == []
+    assert actions()[-1] == "auth.login_locked"
+
+
+def test_verify_second_factor_refuses_a_locked_user(app, make_user):
+    secret = pyotp.random_base32()
+    user = make_user("manager", username="mohan", totp_secret=secret)
+    user.locked_until = utcnow() + timedelta(minutes=5)
+    with pytest.raises(AuthError, match="locked"):
+        staff_auth.verify_second_factor(user, pyotp.TOTP(secret).now())
+    assert user.totp_last_counter is None  # the code was not consumed
+
+
+def test_api_lockout_message_only_after_the_right_password(client, make_user):
+    make_user("clerk", username="asha")
+    user = fresh_user("asha")
+    user.locked_until = utcnow() + timedelta(minutes=10)
+    db.session.commit()
+    body = assert_problem(api_login(client, "asha", "wrong-password"), 401)
+    assert body["detail"] == "Invalid username or password."
+    assert_problem(api_login(client, "asha"), 401, "locked")
+
+
+def test_otp_endpoint_has_its_own_rate_limit(tmp_path):
+    application = make_app(
+        f"sqlite:///{tmp_path / 'rl.db'}",
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_LOGIN="50 per minute",
+        RATELIMIT_OTP="2 per minute",
+    )
+    with application.app_context():
+        db.create_all()
+        staff_auth.create_user(username="mohan", password=PASSWORD, role="manager", totp_secret=pyotp.random_base32())
+        uow.commit()
+        client = application.test_client()
+        token = api_login(client, "mohan").get_json()["otp_token"]
+        codes = [
+            client.post("/api/v1/auth/otp", json={"otp_token": token, "code": "000000"}).status_code for _ in range(3)
+        ]
+        assert codes == [401, 401, 429]
+        assert_problem(client.post("/api/v1/auth/otp", json={"otp_token": token, "code": "000000"}), 429)
+        assert api_login(client, "mohan").status_code == 200  # the login budget is separate
+        db.session.remove()
+        db.engine.dispose()

@@ -9,6 +9,41 @@ from app.permissions import AUTHENTICATED, MEMBER, PERMISSIONS, PUBLIC
 
 DECLARED = set(PERMISSIONS) | {PUBLIC, MEMBER, AUTHENTICATED}
 
+# Every endpoint anyone may open without signing in. A new public route must be added here
+# on purpose (and reviewed): anything else marked public fails the test below.
+PUBLIC_ENDPOINTS = {
+    # staff sign-in: password, the TOTP step, enrolment when sign-in requires it
+    "auth.login",
+    "auth.totp",
+    "auth.enrol",
+    # member portal sign-in
+    "portal.index",
+    "portal.login",
+    # liveness / readiness probes
+    "health.healthz",
+    "health.readyz",
+    # public loan and deposit calculators
+    "calculators.index",
+    "calculators.emi",
+    "calculators.fd",
+    "calculators.rd",
+    # JSON API: sign-in, tokens, self-registration, calculators, documentation
+    "api.login",
+    "api.otp",
+    "api.refresh",
+    "api.logout",
+    "api.self_register",
+    "api.calculator_emi",
+    "api.calculator_fd",
+    "api.calculator_rd",
+    "api.openapi_document",
+    "api.swagger_ui",
+    # static assets
+    "static",
+}
+# Sign-in must stay reachable: these may never lose their public mark.
+MUST_BE_PUBLIC = {"auth.login", "auth.totp", "api.login", "api.otp", "health.healthz", "static"}
+
 
 def test_every_route_declares_a_permission(app):
     missing = []
@@ -20,6 +55,36 @@ def test_every_route_declares_a_permission(app):
         if permission not in DECLARED:
             missing.append(f"{rule.rule} ({rule.endpoint}): {permission!r}")
     assert not missing, "routes without a declared permission:\n" + "\n".join(missing)
+
+
+def public_endpoints(app) -> set[str]:
+    """Endpoints open without signing in (marked PUBLIC, plus static files)."""
+    return {
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint == "static" or getattr(app.view_functions[rule.endpoint], "_permission", None) == PUBLIC
+    }
+
+
+def test_only_allowlisted_routes_are_public(app):
+    public_now = public_endpoints(app)
+    unexpected = sorted(public_now - PUBLIC_ENDPOINTS)
+    assert not unexpected, "public routes missing from PUBLIC_ENDPOINTS (protect or allowlist them): " + ", ".join(
+        unexpected
+    )
+    assert public_now >= MUST_BE_PUBLIC, f"sign-in routes lost their public mark: {sorted(MUST_BE_PUBLIC - public_now)}"
+
+
+def test_the_public_allowlist_check_catches_a_new_public_route(app):
+    """The check above is not vacuous: a route marked public but not allowlisted is reported."""
+    from app.permissions import public
+
+    @public
+    def leaky() -> str:
+        return "internal data"
+
+    app.add_url_rule("/internal/leak", "leaky", leaky)
+    assert public_endpoints(app) - PUBLIC_ENDPOINTS == {"leaky"}
 
 
 def _fill(rule) -> str:

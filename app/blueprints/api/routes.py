@@ -76,6 +76,10 @@ def _login_limit() -> str:
     return current_app.config["RATELIMIT_LOGIN"]
 
 
+def _otp_limit() -> str:
+    return current_app.config["RATELIMIT_OTP"]
+
+
 def _tokens_response(pair: tokens.TokenPair) -> Response:
     response = jsonify(pair.as_json())
     response.headers["Cache-Control"] = "no-store"
@@ -178,7 +182,7 @@ def login() -> Response:
     rate_limited=True,
 )
 @api_public
-@limiter.limit(_login_limit)
+@limiter.limit(_otp_limit)
 def otp() -> Response:
     """Check the second factor and issue the tokens."""
     data = json_body()
@@ -191,9 +195,11 @@ def otp() -> Response:
     verifier = second_factors.get(claims.kind)
     if subject is None or verifier is None:
         return domain_problem(AuthError("This account can no longer sign in. Contact your administrator."))
+    # Staff lockout is enforced inside staff_auth.verify_second_factor (shared with the web
+    # TOTP step); other kinds whose verifier does not check it are refused here.
     user = subject.entity
     locked_until = getattr(user, "locked_until", None)
-    if locked_until and locked_until > utcnow():
+    if subject.kind != "staff" and locked_until and locked_until > utcnow():
         audit.record("auth.login_locked", subject.entity_type, subject.id, actor=subject.actor(client_ip()))
         minutes = int((locked_until - utcnow()).total_seconds() // 60) + 1
         return _refused(AuthError(f"Account locked after repeated failures. Try again in {minutes} minute(s)."))

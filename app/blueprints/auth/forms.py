@@ -1,6 +1,10 @@
+"""Forms of the staff sign-in pages."""
+
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, Optional
+
+CODE_RENDER = {"autocomplete": "one-time-code", "autocapitalize": "characters", "spellcheck": "false"}
 
 
 class LoginForm(FlaskForm):
@@ -9,10 +13,23 @@ class LoginForm(FlaskForm):
 
 
 class CodeForm(FlaskForm):
+    """A 6-digit TOTP code or a recovery code (XXXX-XXXX-XXXX-XXXX)."""
+
+    code = StringField("Code", validators=[DataRequired(), Length(min=6, max=32)], render_kw=CODE_RENDER)
+
+
+class EnrolForm(FlaskForm):
+    """The new authenticator's code, and (when replacing one) a code proving the current factor."""
+
     code = StringField(
-        "Code",
-        validators=[DataRequired(), Length(min=6, max=20)],
+        "Code from the app",
+        validators=[DataRequired(), Length(min=6, max=32)],
         render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
+    current_code = StringField(
+        "Current code or recovery code",
+        validators=[Optional(), Length(min=6, max=32)],
+        render_kw=CODE_RENDER,
     )
 
 

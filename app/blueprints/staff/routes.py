@@ -99,10 +99,14 @@ def user_reset_totp(user_id: int):
     return _user_action(user_id, "reset-totp")
 
 
-def _parse_date(raw: str | None) -> date | None:
+def _parse_date(raw: str | None, label: str, errors: list[str]) -> date | None:
+    """A filter date, or None (with a message in ``errors`` when it was given but is not a date)."""
+    if not raw or not raw.strip():
+        return None
     try:
-        return date.fromisoformat(raw) if raw else None
+        return date.fromisoformat(raw.strip())
     except ValueError:
+        errors.append(f"{label} date must be a date like 2026-04-01; that filter was not applied.")
         return None
 
 
@@ -119,10 +123,13 @@ def audit_log():
         stmt = stmt.where(AuditLog.entity_id == args["entity_id"].strip())
     if args.get("action"):
         stmt = stmt.where(AuditLog.action.ilike(f"{args['action'].strip()}%"))
-    start, end = _parse_date(args.get("from")), _parse_date(args.get("to"))
+    errors: list[str] = []
+    start, end = _parse_date(args.get("from"), "From", errors), _parse_date(args.get("to"), "To", errors)
+    if start and end and start > end:
+        errors.append("The From date is after the To date, so nothing can match.")
     if start:
         stmt = stmt.where(AuditLog.occurred_at >= datetime.combine(start, time.min, UTC))
     if end:
         stmt = stmt.where(AuditLog.occurred_at < datetime.combine(end + timedelta(days=1), time.min, UTC))
     page = paginate(stmt, request.args.get("page", 1, type=int))
-    return render("staff/audit.html", "staff/_audit_rows.html", page=page, args=args)
+    return render("staff/audit.html", "staff/_audit_rows.html", page=page, args=args, errors=errors)

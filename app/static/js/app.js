@@ -18,6 +18,11 @@
   });
   document.addEventListener("htmx:responseError", function (e) {
     var xhr = e.detail.xhr;
+    if (xhr.status === 401) {
+      // Signed out (idle timeout): the server normally answers with HX-Redirect; if not, go to sign-in.
+      window.location.assign("/auth/login?next=" + encodeURIComponent(window.location.pathname + window.location.search));
+      return;
+    }
     show(xhr.status === 403 ? "Your role does not allow this action." : "The request failed (" + xhr.status + "). Nothing was changed.", "error");
   });
 })();
