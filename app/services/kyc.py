@@ -4,7 +4,9 @@ Workflow: a clerk registers the applicant (KYC ``pending``) and uploads document
 the KYC (``submitted``); a reviewer holding ``kyc.review`` verifies or rejects each document
 and approves or rejects the KYC. The maker never checks: whoever registered the member,
 submitted the KYC or uploaded one of its current documents can neither verify documents
-nor decide the KYC. Approval sets the periodic re-KYC date from the risk category.
+nor decide the KYC, and neither can anyone who changed the member's identity details (name,
+birth date, address, PAN, Aadhaar) since the last KYC decision (from the audit log).
+Approval sets the periodic re-KYC date from the risk category.
 
 KYC maker-checker lives on the member row (``kyc_submitted_by_id``/``kyc_approved_by_id``)
 rather than in the generic approvals table, because every document is reviewed inline
@@ -16,9 +18,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
+from app.models.audit import AuditLog
 from app.models.base import utcnow
 from app.models.members import DOC_TYPES, KycDocument, Member
 from app.models.users import StaffUser
@@ -70,10 +74,51 @@ def missing(member: Member, *, statuses: tuple[str, ...] = ("pending", "verified
     ]
 
 
+# Audit-snapshot keys that carry identity details (for member.update rows that predate the
+# explicit ``kyc_fields_changed`` list).
+_IDENTITY_KEYS = ("name", "date_of_birth", "address", "pan", "aadhaar_last4")
+DECISIONS = ("kyc.approve", "kyc.reject")
+
+
+def identity_editors(member: Member) -> set[int]:
+    """Staff ids who changed the member's KYC-relevant details since the last KYC decision.
+
+    Read from the audit log (``member.update`` rows carry the editor and the identity fields
+    they changed); an approval or rejection closes the window.
+    """
+    rows = db.session.execute(
+        select(AuditLog.action, AuditLog.actor_type, AuditLog.actor_id, AuditLog.before, AuditLog.after)
+        .where(
+            AuditLog.entity_type == "member",
+            AuditLog.entity_id == member.member_no,
+            AuditLog.action.in_(("member.update", *DECISIONS)),
+        )
+        .order_by(AuditLog.id)
+    ).all()
+    editors: set[int] = set()
+    for action, actor_type, actor_id, before, after in rows:
+        if action in DECISIONS:
+            editors.clear()
+            continue
+        after, before = after or {}, before or {}
+        if "kyc_fields_changed" in after:
+            changed = bool(after["kyc_fields_changed"])
+        else:
+            changed = any(before.get(k) != after.get(k) for k in _IDENTITY_KEYS)
+        if not changed:
+            continue
+        editor = after.get("edited_by_id") or (actor_id if actor_type == "staff" else None)
+        if editor is not None:
+            editors.add(int(editor))
+    return editors
+
+
 def makers(member: Member) -> set[int]:
-    """Staff ids who may not check this KYC: registrar, submitter and uploaders of current documents."""
+    """Staff ids who may not check this KYC: registrar, submitter, uploaders of current documents
+    and whoever changed the member's identity details since the last KYC decision."""
     ids = {member.created_by_id, member.kyc_submitted_by_id}
     ids.update(d.uploaded_by_id for d in current_documents(member))
+    ids.update(identity_editors(member))
     return {i for i in ids if i is not None}
 
 
@@ -121,12 +166,25 @@ def _require_reviewer(user: StaffUser) -> None:
 def _require_not_maker(member: Member, checker: StaffUser, what: str) -> None:
     if checker.id in makers(member):
         raise PermissionDenied(
-            f"You registered this member, submitted the KYC or uploaded its documents, so you cannot {what}. "
+            f"You registered this member, changed its identity details, submitted the KYC or uploaded its "
+            f"documents, so you cannot {what}. "
             "A different officer must do it."
         )
 
 
 # ---------------------------------------------------------------- documents
+
+
+def too_large_message() -> str:
+    """What to tell someone whose upload was refused for its size before it could be read."""
+    limit = int(current_app.config["DOCUMENT_MAX_BYTES"])
+    request_limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if request_limit:
+        limit = min(limit, int(request_limit))
+    return (
+        f"The file is larger than the {limit / (1024 * 1024):.1f} MB limit. "
+        "Scan it at a lower resolution or as a smaller PDF, JPEG or PNG and upload it again."
+    )
 
 
 def upload_document(

@@ -20,6 +20,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app import crypto
@@ -34,6 +35,7 @@ from app.services.errors import AuthError, DomainError, ValidationError
 PASSWORD_METHOD = "scrypt"
 _DUMMY_HASH = generate_password_hash("timing-equaliser-member-password", method=PASSWORD_METHOD)
 CLOSED_STATUSES = frozenset({"deceased", "expelled"})
+MOBILE_TAKEN = "This mobile number already has a login. Sign in, or ask your branch to reset it."
 
 
 class TooManyCodes(DomainError):
@@ -82,7 +84,7 @@ def self_register(data: Mapping[str, Any], password: str) -> tuple[Member, Membe
     except ValidationError as exc:
         errors["password"] = [exc.message]
     if mobile and db.session.scalar(select(MemberLogin.id).where(MemberLogin.mobile == mobile)):
-        errors["mobile"] = ["This mobile number already has a login. Sign in, or ask your branch to reset it."]
+        errors["mobile"] = [MOBILE_TAKEN]
     try:
         member = members_service.register(data, by=None, self_registered=True)
     except ValidationError as exc:
@@ -103,8 +105,14 @@ def self_register(data: Mapping[str, Any], password: str) -> tuple[Member, Membe
         failed_logins=0,
         created_at=utcnow(),
     )
-    db.session.add(login)
-    db.session.flush()
+    try:
+        # A simultaneous registration with the same mobile can pass the check above: the
+        # unique index decides, inside a savepoint, and the loser gets the same field error.
+        with db.session.begin_nested():
+            db.session.add(login)
+            db.session.flush()
+    except IntegrityError as exc:
+        raise ValidationError(MOBILE_TAKEN, field="mobile") from exc
     audit.record("member.login_created", "member", member.member_no, after={"mobile": v.mask_mobile(login.mobile)})
     otp = issue_otp(login, "register")
     return member, login, otp
@@ -193,7 +201,7 @@ def issue_otp(login: MemberLogin, purpose: str) -> MemberOtp:
     notifications.sms(
         login.mobile,
         f"otp_{purpose}",
-        f"{code} is your {current_app.config['SOCIETY_NAME']} code to {what}. "
+        f"{notifications.secret(code)} is your {current_app.config['SOCIETY_NAME']} code to {what}. "
         f"It expires in {max(1, ttl // 60)} minutes. Never share it, not even with bank staff.",
         member_id=login.member_id,
     )

@@ -8,6 +8,7 @@ and after snapshots that never contain the Aadhaar number. Callers commit.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -20,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app import crypto
 from app.extensions import db
+from app.models.base import utcnow
 from app.models.ledger import Account
 from app.models.members import (
     GENDERS,
@@ -27,6 +29,8 @@ from app.models.members import (
     MEMBER_TYPES,
     RISK_CATEGORIES,
     Member,
+    MemberLogin,
+    MemberOtp,
     MemberStatusChange,
     Nominee,
 )
@@ -51,6 +55,18 @@ TERMINAL_STATUSES = frozenset({"deceased", "expelled", "resigned"})
 KYC_FIELDS = ("name", "date_of_birth", "address_line", "village_town", "district", "state", "pin", "pan")
 GENDER_ALIASES = {"f": "female", "m": "male", "o": "other", "t": "other", "transgender": "other"}
 ADDRESS_FIELDS = ("address_line", "village_town", "district", "state", "pin")
+# Which KYC documents show which identity detail: when the detail changes, a verified copy of
+# such a document no longer matches the record. A new number (Aadhaar, PAN) makes the old copy
+# useless (superseded: upload the new card); a corrected name, birth date or address sends the
+# copy back to pending so a reviewer checks it against the new details.
+DOCS_SUPERSEDED_BY = {"aadhaar": ("aadhaar",), "pan": ("pan",)}
+DOCS_RECHECKED_BY = {
+    "name": ("aadhaar", "pan", "address_proof", "form60"),
+    "date_of_birth": ("aadhaar", "pan"),
+    **dict.fromkeys(ADDRESS_FIELDS, ("aadhaar", "address_proof", "form60")),
+}
+MASKED_PAN = re.compile(r"^[A-Z]{2}X{5}[0-9]{2}[A-Z]$")
+PAN_TAIL = re.compile(r"^[0-9]{3}[A-Z]$")
 
 
 def today() -> date:
@@ -97,7 +113,11 @@ def search(
     kyc_status: str | None = None,
     branch_id: int | None = None,
 ) -> Select:
-    """A query for the member list: free text over name, member no, mobile and PAN, plus filters."""
+    """A query for the member list: free text over name, member no, mobile and PAN, plus filters.
+
+    A PAN is found by the full number, by its masked form as shown in lists (``DAXXXXX03Z``)
+    or by its last four characters (``003Z``).
+    """
     stmt = select(Member).order_by(Member.id.desc())
     text = " ".join((q or "").split())
     if text:
@@ -112,8 +132,15 @@ def search(
             conditions.append(Member.member_no.endswith(f"{int(digits):06d}"))
         if only_digits and len(digits) >= 4:
             conditions.append(Member.mobile.contains(digits[-10:]))
-        if len(upper) == 10 and v.is_valid_pan(upper):
-            conditions.append(Member.pan == upper)
+        compact = upper.replace(" ", "")
+        if len(compact) == 10 and v.is_valid_pan(compact):
+            conditions.append(Member.pan == compact)
+        elif MASKED_PAN.match(compact):  # the masked PAN shown in lists, e.g. DAXXXXX03Z
+            conditions.append(
+                Member.pan.startswith(compact[:2], autoescape=True) & Member.pan.endswith(compact[7:], autoescape=True)
+            )
+        elif PAN_TAIL.match(compact):  # the last four characters of the PAN, e.g. 003Z
+            conditions.append(Member.pan.endswith(compact, autoescape=True))
         stmt = stmt.where(or_(*conditions))
     if status:
         stmt = stmt.where(Member.status == status)
@@ -307,7 +334,9 @@ def clean_member_data(data: Mapping[str, Any], *, on: date | None = None) -> dic
     out["kyc_risk"] = _choice(e, "kyc_risk", _str(data, "kyc_risk"), RISK_CATEGORIES, "risk category", "low")
     pan_raw = _str(data, "pan").strip()
     out["pan"] = e.run(v.clean_pan, pan_raw) if pan_raw else None
-    out["form60_on_file"] = _bool(data.get("form60")) if "form60" in data else None
+    # Only a declaration that the applicant will submit Form 60: "Form 60 on file" is set only
+    # when a reviewer verifies the Form 60 document (services/kyc.verify_document).
+    out["form60_declared"] = _bool(data.get("form60")) if "form60" in data else None
     aadhaar_raw = _str(data, "aadhaar").strip()
     out["aadhaar"] = e.run(v.clean_aadhaar, aadhaar_raw) if aadhaar_raw else None
     out["guardian_name"] = e.run(
@@ -459,6 +488,10 @@ def _flush_unique(reveal: bool) -> None:
             raise ValidationError(
                 "This Aadhaar number is already registered with the society.", field="aadhaar"
             ) from exc
+        if "member_logins" in text and "mobile" in text:
+            raise ValidationError(
+                "Another member's online login already uses this mobile number.", field="mobile"
+            ) from exc
         if "pan" in text:
             raise ValidationError("This PAN is already registered with the society.", field="pan") from exc
         raise
@@ -477,25 +510,48 @@ def next_member_no(branch: Branch | None) -> str:
 # ---------------------------------------------------------------- registration and updates
 
 
-def register(
-    data: Mapping[str, Any],
-    *,
-    by: StaffUser | None,
-    branch_id: int | None = None,
-    self_registered: bool = False,
-) -> Member:
-    """Register an applicant (status applicant, KYC pending); every field error raised at once."""
-    values = clean_member_data(data)
-    e = _Errors()
-    _duplicate_checks(e, values, exclude_id=None, reveal=not self_registered)
-    e.raise_if_any()
-    branch_id = branch_id or (by.branch_id if by is not None else None)
+def _parse_branch_id(raw: Any) -> int | None:
+    """A branch id from a form or API value; a non-number is a field error, blank means none."""
+    if raw is None or (isinstance(raw, int) and not isinstance(raw, bool)):
+        return raw or None
+    text = str(raw).strip()
+    if not text:
+        return None
+    if not text.isdigit():
+        raise ValidationError("Choose a branch from the list.", field="branch_id")
+    return int(text)
+
+
+def _resolve_branch(raw: Any, by: StaffUser | None) -> Branch | None:
+    branch_id = _parse_branch_id(raw) or (by.branch_id if by is not None else None)
     if branch_id is None:  # e.g. self-registration: a single-branch society uses its only branch
         only = db.session.scalars(select(Branch.id).limit(2)).all()
         branch_id = only[0] if len(only) == 1 else None
     branch = db.session.get(Branch, branch_id) if branch_id else None
     if branch_id and branch is None:
-        raise ValidationError("No such branch.", field="branch_id")
+        raise ValidationError("No such branch: choose one from the list.", field="branch_id")
+    return branch
+
+
+def register(
+    data: Mapping[str, Any],
+    *,
+    by: StaffUser | None,
+    branch_id: int | str | None = None,
+    self_registered: bool = False,
+) -> Member:
+    """Register an applicant (status applicant, KYC pending); every field error raised at once.
+
+    The ``form60`` box is only the applicant's declaration that Form 60 will be submitted:
+    "Form 60 on file" is set when a reviewer verifies the Form 60 document.
+    """
+    e = _Errors()
+    values = e.run(clean_member_data, data)
+    branch = e.run(_resolve_branch, branch_id, by)
+    if values is not None:
+        _duplicate_checks(e, values, exclude_id=None, reveal=not self_registered)
+    e.raise_if_any()
+    assert values is not None
     member = Member(
         member_no=next_member_no(branch),
         branch_id=branch.id if branch else None,
@@ -503,7 +559,7 @@ def register(
         kyc_status="pending",
         created_by_id=by.id if by is not None else None,
         self_registered=self_registered,
-        form60_on_file=bool(values.get("form60_on_file")) and not values.get("pan"),
+        form60_on_file=False,
     )
     _apply(member, values)
     db.session.add(member)
@@ -524,7 +580,12 @@ def register(
         "member.register",
         "member",
         member.member_no,
-        after={**snapshot(member), "nominees": len(member.nominees), "self_registered": self_registered},
+        after={
+            **snapshot(member),
+            "nominees": len(member.nominees),
+            "self_registered": self_registered,
+            **({"form60_declared": True} if values.get("form60_declared") and not member.pan else {}),
+        },
     )
     return member
 
@@ -552,9 +613,7 @@ def _apply(member: Member, values: dict[str, Any]) -> None:
             setattr(member, field, values[field])
     if values.get("pan"):
         member.pan = values["pan"]
-        member.form60_on_file = False
-    elif values.get("form60_on_file") is not None and not member.pan:
-        member.form60_on_file = bool(values["form60_on_file"])
+    # ``form60_on_file`` is never set or cleared here: only verifying the Form 60 document sets it.
     if values.get("aadhaar"):
         number = values["aadhaar"]
         member.aadhaar_enc = crypto.encrypt(number)
@@ -574,7 +633,13 @@ def _nominee(row: dict[str, Any]) -> Nominee:
 
 
 def update(member: Member, data: Mapping[str, Any], *, by: StaffUser | None) -> Member:
-    """Edit a member's details; identity changes after KYC approval send the KYC back to pending."""
+    """Edit a member's details; identity changes after KYC approval send the KYC back to pending.
+
+    The audit row names the editor and the KYC-relevant fields changed: whoever changed them
+    is a maker of the next KYC decision (``kyc.makers``). Verified documents that show a
+    changed detail go back to review (or are superseded by a new number), and a new mobile
+    moves the member's portal login to it, to be proven again by a one-time code.
+    """
     if member.status in TERMINAL_STATUSES:
         raise ValidationError(f"{member.member_no} is {member.status}; the record can no longer be edited.")
     merged: dict[str, Any] = {
@@ -604,32 +669,88 @@ def update(member: Member, data: Mapping[str, Any], *, by: StaffUser | None) -> 
     values = clean_member_data(merged)
     e = _Errors()
     _duplicate_checks(e, values, exclude_id=member.id, reveal=True)
+    login = db.session.scalar(select(MemberLogin).where(MemberLogin.member_id == member.id))
+    mobile_changed = values["mobile"] != member.mobile
+    if login is not None and mobile_changed and _login_mobile_taken(values["mobile"], login):
+        e.add("mobile", "Another member's online login already uses this mobile number.")
     e.raise_if_any()
     before = snapshot(member)
     old_kyc = {f: getattr(member, f) for f in KYC_FIELDS}
     aadhaar_changed = bool(values.get("aadhaar")) and crypto.lookup_hash(values["aadhaar"]) != member.aadhaar_hash
     nominees = values.pop("nominees", None)
+    old_mobile = member.mobile
     _apply(member, values)
     if nominees is not None:
         _replace_nominees(member, nominees)
-    kyc_changed = aadhaar_changed or any(getattr(member, f) != old_kyc[f] for f in KYC_FIELDS)
+    kyc_changed_fields = [f for f in KYC_FIELDS if getattr(member, f) != old_kyc[f]]
+    if aadhaar_changed:
+        kyc_changed_fields.append("aadhaar")
+    kyc_changed = bool(kyc_changed_fields)
     if kyc_changed and member.kyc_status in {"approved", "submitted"}:
         member.kyc_status = "pending"
         member.kyc_rejection_reason = None
+    documents_reset = _reset_documents(member, kyc_changed_fields)
+    if login is not None and mobile_changed:
+        _move_login(member, login, old_mobile)
     _flush_unique(reveal=True)
     after = snapshot(member)
-    if after != before or nominees is not None:
-        audit.record(
-            "member.update",
-            "member",
-            member.member_no,
-            before=before,
-            after={
-                **after,
-                **({"kyc_reset": True} if kyc_changed and before["kyc_status"] != after["kyc_status"] else {}),
-            },
-        )
+    if after != before or nominees is not None or documents_reset:
+        extra: dict[str, Any] = {"edited_by_id": by.id if by is not None else None}
+        if kyc_changed_fields:
+            extra["kyc_fields_changed"] = kyc_changed_fields
+        if kyc_changed and before["kyc_status"] != after["kyc_status"]:
+            extra["kyc_reset"] = True
+        if documents_reset:
+            extra["documents_reset"] = documents_reset
+        if values.get("form60_declared") and not member.pan:
+            extra["form60_declared"] = True
+        audit.record("member.update", "member", member.member_no, before=before, after={**after, **extra})
     return member
+
+
+def _login_mobile_taken(mobile: str, login: MemberLogin) -> bool:
+    return (
+        db.session.scalar(select(MemberLogin.id).where(MemberLogin.mobile == mobile, MemberLogin.id != login.id))
+        is not None
+    )
+
+
+def _move_login(member: Member, login: MemberLogin, old_mobile: str) -> None:
+    """Point the portal login at the new mobile; it must be proven again and old codes stop working."""
+    before = {"mobile": v.mask_mobile(login.mobile), "verified": login.verified_at is not None}
+    login.mobile = member.mobile
+    login.verified_at = None
+    now = utcnow()
+    for otp in db.session.scalars(
+        select(MemberOtp).where(MemberOtp.login_id == login.id, MemberOtp.consumed_at.is_(None))
+    ):
+        otp.consumed_at = now  # a code sent to the old number cannot prove the new one
+    audit.record(
+        "member.login_mobile_changed",
+        "member",
+        member.member_no,
+        before=before,
+        after={"mobile": v.mask_mobile(login.mobile), "verified": False, "login_id": login.id},
+    )
+
+
+def _reset_documents(member: Member, changed_fields: Iterable[str]) -> list[dict[str, Any]]:
+    """Verified documents showing a changed identity detail go back to review or are superseded."""
+    changed = list(changed_fields)
+    supersede = {t for f in changed for t in DOCS_SUPERSEDED_BY.get(f, ())}
+    recheck = {t for f in changed for t in DOCS_RECHECKED_BY.get(f, ())} - supersede
+    done: list[dict[str, Any]] = []
+    for doc in member.documents:
+        if doc.status != "verified" or doc.doc_type not in supersede | recheck:
+            continue
+        if doc.doc_type in supersede:
+            doc.status = "superseded"
+        else:
+            doc.status = "pending"
+            doc.reviewed_by_id = None
+            doc.reviewed_at = None
+        done.append({"document_id": doc.id, "doc_type": doc.doc_type, "status": doc.status})
+    return done
 
 
 def _replace_nominees(member: Member, rows: list[dict[str, Any]]) -> None:

@@ -413,6 +413,10 @@ def purchase(
         channel=channel,
         reference=member.member_no,
     )
+    if idempotency_key and _issued_for(entry):
+        # The same key again (a double submit or a retry): the entry was already posted and
+        # its certificate issued, so answer the first purchase's receipt and post nothing.
+        return receipt(member, entry.id)
     first = _allocate_share_numbers(count)
     cert = _issue_certificate(member, account, shares=count, first_share_no=first, face_value_paise=face, entry=entry)
     audit.record(
@@ -423,6 +427,13 @@ def purchase(
     )
     return ShareReceipt(
         member, entry, account, [cert], count, amount, 0, mode, funding_account.account_no if funding_account else None
+    )
+
+
+def _issued_for(entry: JournalEntry) -> bool:
+    """Whether certificates were already issued against this entry (a replayed idempotent purchase)."""
+    return (
+        db.session.scalar(select(ShareCertificate.id).where(ShareCertificate.entry_id == entry.id).limit(1)) is not None
     )
 
 

@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models.audit import AuditLog
 from app.services import kyc, members, uow
 from app.services.errors import Conflict, PermissionDenied, ValidationError
-from tests.integration.test_members import JPEG, PDF, PNG, member_data, upload_all
+from tests.integration.test_members import JPEG, PDF, PNG, aadhaar, member_data, pan, ready_member, upload_all
 
 
 @pytest.fixture
@@ -186,3 +186,129 @@ def test_closed_memberships_take_no_documents(staff):
     members.change_status(member, "resigned", by=staff["clerk"], reason="Application withdrawn")
     with pytest.raises(ValidationError, match="resigned"):
         kyc.upload_document(member, "photo", PNG, filename="p.png", by=staff["clerk"])
+
+
+# ---------------------------------------------------------------- editing identity details (maker-checker)
+
+
+def test_whoever_changes_identity_details_cannot_check_the_kyc(staff):
+    clerk, manager, manager2 = staff["clerk"], staff["manager"], staff["manager2"]
+    member = members.register(member_data(1), by=clerk)
+    upload_all(member, clerk)
+    uow.commit()
+    assert manager.id not in kyc.makers(member)
+
+    # The manager corrects the name and Aadhaar of the pending applicant; the clerk submits.
+    members.update(member, {"name": "Sunita Ramesh Pawar", "aadhaar": aadhaar(41)}, by=manager)
+    kyc.submit(member, by=clerk)
+    uow.commit()
+    edit = db.session.scalars(select(AuditLog).where(AuditLog.action == "member.update")).one()
+    assert edit.after["edited_by_id"] == manager.id
+    assert edit.after["kyc_fields_changed"] == ["name", "aadhaar"]
+    assert manager.id in kyc.makers(member)
+    with pytest.raises(PermissionDenied, match="changed its identity details"):
+        kyc.approve(member, checker=manager, verify_pending=True)
+    with pytest.raises(PermissionDenied, match="different officer"):
+        kyc.verify_document(kyc.current_documents(member)[0], by=manager)
+    db.session.rollback()
+    assert member.kyc_status == "submitted"
+    assert {d.status for d in kyc.current_documents(member)} == {"pending"}
+
+    # Changing details that are not part of the KYC does not make a maker.
+    members.update(member, {"occupation": "Tailor", "email": "s@example.in"}, by=manager2)
+    assert manager2.id not in kyc.makers(member) and member.kyc_status == "submitted"
+    kyc.approve(member, checker=manager2, verify_pending=True)
+    uow.commit()
+    assert member.kyc_status == "approved" and member.kyc_approved_by_id == manager2.id
+
+    # The decision closes the window; a new identity change after it makes a new maker.
+    assert manager.id not in kyc.makers(member)
+    members.update(member, {"address_line": "22, Market Yard"}, by=manager2)
+    kyc.upload_document(member, "address_proof", JPEG, filename="bill.jpg", by=clerk)
+    kyc.submit(member, by=clerk)
+    uow.commit()
+    assert manager2.id in kyc.makers(member) and manager.id not in kyc.makers(member)
+    with pytest.raises(PermissionDenied, match="changed its identity details"):
+        kyc.approve(member, checker=manager2, verify_pending=True)
+    db.session.rollback()
+    kyc.approve(member, checker=manager, verify_pending=True)
+    uow.commit()
+    assert member.kyc_status == "approved" and member.kyc_approved_by_id == manager.id
+
+
+def test_an_identity_edit_recorded_by_a_staff_actor_counts_without_the_explicit_fields(staff, app):
+    """Older member.update audit rows (before the editor was recorded) still name their staff actor."""
+    from app.services import audit
+    from app.services.context import Actor, acting_as
+
+    clerk, manager = staff["clerk"], staff["manager"]
+    member = members.register(member_data(1), by=clerk)
+    before = members.snapshot(member)
+    with acting_as(Actor(type="staff", id=manager.id, name=manager.username, role="manager")):
+        audit.record("member.update", "member", member.member_no, before=before, after={**before, "name": "X Y"})
+    assert manager.id in kyc.makers(member)
+
+
+def test_identity_changes_send_verified_documents_back_for_review(staff):
+    clerk, manager, manager2 = staff["clerk"], staff["manager"], staff["manager2"]
+    member = ready_member(clerk, manager)
+    assert {d.doc_type: d.status for d in kyc.current_documents(member)} == dict.fromkeys(
+        ("photo", "signature", "pan", "aadhaar"), "verified"
+    )
+
+    # A new address: the Aadhaar copy shows the old one, so it goes back to pending review.
+    members.update(member, {"address_line": "22, Market Yard"}, by=clerk)
+    uow.commit()
+    docs = {d.doc_type: d for d in kyc.current_documents(member)}
+    assert {t: d.status for t, d in docs.items()} == {
+        "photo": "verified", "signature": "verified", "pan": "verified", "aadhaar": "pending"
+    }  # fmt: skip
+    assert docs["aadhaar"].reviewed_by_id is None and member.kyc_status == "pending"
+    row = db.session.scalars(select(AuditLog).where(AuditLog.action == "member.update")).one()
+    assert row.after["documents_reset"] == [
+        {"document_id": docs["aadhaar"].id, "doc_type": "aadhaar", "status": "pending"}
+    ]
+
+    # A new PAN: the old PAN card is superseded; a fresh copy is needed before approval.
+    old_pan = docs["pan"]
+    members.update(member, {"pan": pan(41)}, by=clerk)
+    assert old_pan.status == "superseded" and old_pan not in kyc.current_documents(member)
+    assert kyc.missing(member) == ["PAN card"]
+    with pytest.raises(ValidationError, match="missing: PAN card"):
+        kyc.approve(member, checker=manager2, verify_pending=True)
+    db.session.rollback()
+
+    # A new name: every verified document that shows the name goes back to review.
+    member = members.get(member.member_no)
+    members.update(member, {"name": "Sunita Ramesh Pawar"}, by=clerk)
+    assert {d.doc_type: d.status for d in kyc.current_documents(member)} == {
+        "photo": "verified", "signature": "verified", "pan": "pending", "aadhaar": "pending"
+    }  # fmt: skip
+    kyc.submit(member, by=clerk)
+    with pytest.raises(ValidationError, match="still pending: "):
+        kyc.approve(member, checker=manager2)
+    for doc in kyc.current_documents(member):
+        if doc.status == "pending":
+            kyc.verify_document(doc, by=manager2)
+    kyc.approve(member, checker=manager2)
+    uow.commit()
+    assert member.kyc_status == "approved"
+
+
+def test_the_form60_box_is_a_declaration_and_only_a_verified_form60_counts(staff):
+    clerk, manager = staff["clerk"], staff["manager"]
+    member = members.register(member_data(1, pan="", form60=True), by=clerk)
+    uow.commit()
+    assert member.form60_on_file is False and not members.has_pan_or_form60(member)
+    row = db.session.scalars(select(AuditLog).where(AuditLog.action == "member.register")).one()
+    assert row.after["form60_declared"] is True and row.after["form60_on_file"] is False
+    members.update(member, {"form60": True, "occupation": "Tailor"}, by=clerk)
+    assert member.form60_on_file is False
+
+    (form60,) = upload_all(member, clerk, kinds=("form60",))
+    kyc.verify_document(form60, by=manager)
+    assert member.form60_on_file is True and members.has_pan_or_form60(member)
+    # Unticking the box on a later edit never undoes a verified Form 60.
+    members.update(member, {"form60": False, "occupation": "Farmer"}, by=clerk)
+    uow.commit()
+    assert member.form60_on_file is True

@@ -233,6 +233,70 @@ def test_update_after_kyc_approval_sends_kyc_back_for_identity_changes(books, st
     assert row.before["kyc_status"] == "approved" and row.after["kyc_status"] == "pending" and row.after["kyc_reset"]
 
 
+def test_a_new_mobile_moves_the_portal_login_which_must_be_proven_again(books, staff):
+    from app.models.members import MemberLogin, MemberOtp
+    from app.services import member_auth
+
+    member = ready_member(staff["clerk"], staff["manager"])
+    login = member_auth.create_login(member, "Khet-2026-Sinnar")
+    other = members.register(member_data(2), by=staff["clerk"])
+    member_auth.create_login(other, "Khet-2026-Sinnar")
+    old_otp = member_auth.issue_otp(login, "login")
+    uow.commit()
+    assert login.verified_at is not None
+
+    # Another member's login already uses the number: a field error, nothing changes.
+    with pytest.raises(ValidationError) as info:
+        members.update(member, {"mobile": other.mobile, "occupation": "Tailor"}, by=staff["clerk"])
+    assert info.value.errors == {"mobile": ["Another member's online login already uses this mobile number."]}
+    db.session.rollback()
+    assert (member.mobile, login.mobile, member.occupation) == ("9800000001", "9800000001", "Dairy farmer")
+
+    members.update(member, {"mobile": "+91 91234 56789"}, by=staff["clerk"])
+    uow.commit()
+    assert member.mobile == login.mobile == "9123456789"
+    assert login.verified_at is None  # the next sign-in code proves the new number
+    assert old_otp.consumed_at is not None  # a code sent to the old number no longer works
+    assert member_auth.find_login("9800000001") is None and member_auth.find_login("9123456789") == login
+    assert member_auth.authenticate("9123456789", "Khet-2026-Sinnar") == login
+    member_auth.issue_otp(login, "login")
+    from app.models.members import Notification
+
+    last = db.session.scalars(select(Notification).order_by(Notification.id.desc())).first()
+    assert last.recipient == "9123456789"
+    moved = db.session.scalars(select(AuditLog).where(AuditLog.action == "member.login_mobile_changed")).one()
+    assert moved.entity_id == member.member_no
+    assert moved.before == {"mobile": "XXXXXX0001", "verified": True}
+    assert moved.after == {"mobile": "XXXXXX6789", "verified": False, "login_id": login.id}
+    assert db.session.scalar(select(func.count()).select_from(MemberLogin)) == 2
+    assert db.session.scalar(select(func.count()).select_from(MemberOtp).where(MemberOtp.consumed_at.is_(None))) == 1
+
+
+def test_a_self_registration_losing_the_mobile_race_gets_the_field_error(books, monkeypatch):
+    """The unique index catches what the pre-check missed (the other registration committed in
+    between): the loser gets the mobile field error, not a 500, and its savepoint is undone."""
+    from app.models.members import MemberLogin
+    from app.services import member_auth
+
+    first = members.register(member_data(1, mobile="9811111111"), by=None, self_registered=True)
+    uow.commit()
+    original = members.register
+
+    def register_while_the_other_wins(*args, **kwargs):
+        member = original(*args, **kwargs)
+        db.session.add(MemberLogin(member_id=first.id, mobile="9811111111", password_hash="x"))
+        db.session.flush()  # the concurrent registration's login, after our pre-check passed
+        return member
+
+    monkeypatch.setattr(members, "register", register_while_the_other_wins)
+    with pytest.raises(ValidationError) as info:
+        member_auth.self_register(member_data(2, mobile="9811111111"), "Khet-2026-Sinnar")
+    assert info.value.errors == {"mobile": [member_auth.MOBILE_TAKEN]}
+    assert db.session.scalar(select(func.count()).select_from(MemberLogin)) == 1  # the session still works
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Member)) == 1
+
+
 def test_status_changes_follow_the_rules_and_keep_a_dated_history(books, staff):
     from app.services import shares
 
@@ -320,6 +384,11 @@ def test_search_by_name_number_mobile_and_pan(app, staff):
     assert found("2") == [b.member_no]  # number without prefix and zeros
     assert found("94480") == [b.member_no]
     assert found(pan(1)) == [a.member_no]
+    assert a.pan_masked == "BAXXXXX01Z"
+    assert found(a.pan_masked) == [a.member_no]  # the masked form shown in lists
+    assert found(a.pan_masked.lower()) == [a.member_no]
+    assert found(pan(1)[-4:]) == [a.member_no] == found("001z")  # the last four characters
+    assert found(b.pan_masked) == [b.member_no] and found("XXXXX01Z") == []
     assert found("100%") == []  # wildcards are literal
     assert found(None, status="applicant", kyc_status="pending") == [b.member_no, a.member_no]
 
@@ -432,6 +501,59 @@ def test_outbox_inline_delivery_marks_messages_sent(app):
     assert "9876543210" not in text
     with pytest.raises(ValueError, match="channel"):
         notifications.queue("fax", "x", "t", "b")
+
+
+def test_a_code_is_delivered_but_not_kept_in_the_outbox_once_sent(app, monkeypatch):
+    from app.models.members import Notification
+    from app.services import notifications
+
+    delivered: list[str] = []
+    monkeypatch.setattr(notifications, "deliver", lambda row, text: delivered.append(text))
+    notifications.sms("9876543210", "otp_login", f"{notifications.secret('482913')} is your code. Never share it.")
+    uow.commit()
+    notifications.dispatch()
+    assert delivered == ["482913 is your code. Never share it."]
+    db.session.expire_all()
+    row = db.session.scalar(select(Notification))
+    assert row.status == "sent" and row.body == "[code removed] is your code. Never share it."
+    flat = " ".join(str(v) for v in db.session.execute(text("SELECT * FROM notifications")).one())
+    assert "482913" not in flat
+
+
+@pytest.mark.postgres
+def test_concurrent_self_registrations_with_one_mobile_create_one_login(pg_app):
+    from app.services import member_auth
+
+    threads = 5
+    barrier = threading.Barrier(threads)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def work(t: int) -> None:
+        with pg_app.app_context(), acting_as(SYSTEM):
+            barrier.wait(timeout=10)
+            try:
+                member_auth.self_register(member_data(400 + t, mobile="9822222222"), "Khet-2026-Sinnar")
+                uow.commit()
+                result = "ok"
+            except ValidationError as exc:
+                db.session.rollback()
+                result = "mobile" if set(exc.errors) == {"mobile"} else repr(exc.errors)
+            except BaseException as exc:  # noqa: BLE001
+                db.session.rollback()
+                result = repr(exc)
+            db.session.remove()
+            with lock:
+                outcomes.append(result)
+
+    pool = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
+    for th in pool:
+        th.start()
+    for th in pool:
+        th.join(timeout=60)
+    assert sorted(outcomes) == ["mobile"] * (threads - 1) + ["ok"], outcomes
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Member)) == 1
 
 
 @pytest.mark.redis

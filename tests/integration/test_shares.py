@@ -281,3 +281,23 @@ def test_receipt_is_rebuilt_from_the_entry(staff):
 
     with pytest.raises(NotFound):
         shares.receipt(other, admitted.entry.id)
+
+
+def test_a_repeated_purchase_key_posts_and_issues_once(staff):
+    a = ready_member(staff["clerk"], staff["manager"], 1)
+    shares.admit(a, shares=10, mode="cash", by=staff["cashier"])
+    uow.commit()
+    first = shares.purchase(a, shares=5, mode="cash", by=staff["cashier"], idempotency_key="shares:1:abc")
+    uow.commit()
+    again = shares.purchase(a, shares=5, mode="cash", by=staff["cashier"], idempotency_key="shares:1:abc")
+    uow.commit()
+    assert again.entry.id == first.entry.id
+    assert [c.certificate_no for c in again.certificates] == [first.certificate.certificate_no]
+    assert (again.shares, again.share_paise) == (5, 50000)
+    assert certs(a) == [(10, 1, 10, "active"), (5, 11, 15, "active")]
+    assert shares.shares_held(a) == 15 and shares.share_account(a).balance_paise == 150000
+    assert len(db.session.scalars(select(JournalEntry).where(JournalEntry.kind == "shares")).all()) == 1
+    # A different key is a new purchase.
+    shares.purchase(a, shares=5, mode="cash", by=staff["cashier"], idempotency_key="shares:1:def")
+    assert shares.shares_held(a) == 20
+    assert ledger.verify().ok

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models.members import Member, MemberLogin, Notification
-from app.services import ledger, members, shares, uow
+from app.services import ledger, members, notifications, shares, uow
 from tests.conftest import PASSWORD, make_app
 from tests.integration.test_members import PDF, PNG, aadhaar, member_data, pan, ready_member
 
@@ -51,12 +51,29 @@ def problem(response, status: int) -> dict:
     return response.get_json()
 
 
+# What the SMS gateway was handed: (recipient, text). The outbox keeps no live code once sent.
+DELIVERED: list[tuple[str, str]] = []
+
+
+@pytest.fixture(autouse=True)
+def sms_gateway(monkeypatch):
+    """Record every delivered message (the stored outbox copy has its code removed)."""
+    original = notifications.deliver
+    DELIVERED.clear()
+
+    def deliver(row, text):
+        DELIVERED.append((row.recipient, text))
+        original(row, text)
+
+    monkeypatch.setattr(notifications, "deliver", deliver)
+    yield DELIVERED
+    DELIVERED.clear()
+
+
 def last_code(mobile: str) -> str:
-    db.session.expire_all()
-    row = db.session.scalars(
-        select(Notification).where(Notification.recipient == mobile).order_by(Notification.id.desc())
-    ).first()
-    return re.search(r"\b(\d{6})\b", row.body).group(1)
+    """The code in the last SMS delivered to the mobile."""
+    text = next(text for recipient, text in reversed(DELIVERED) if recipient == mobile)
+    return re.search(r"\b(\d{6})\b", text).group(1)
 
 
 @pytest.fixture
@@ -184,9 +201,15 @@ def test_self_registration_otp_profile_and_own_data_only(client, staff):
         ("sms", "9800000005", "otp_register", "sent")
     ]
 
+    code = last_code("9800000005")
+    assert "is your" in DELIVERED[-1][1] and "\u27e6" not in DELIVERED[-1][1]  # delivered without markers
+    db.session.expire_all()
+    (stored,) = db.session.scalars(select(Notification)).all()
+    assert code not in stored.body and "[code removed] is your" in stored.body  # no live code kept
+
     wrong = problem(client.post("/api/v1/auth/otp", json={"otp_token": data["otp_token"], "code": "000000"}), 401)
     assert "Wrong code" in wrong["detail"]
-    tokens = client.post("/api/v1/auth/otp", json={"otp_token": data["otp_token"], "code": last_code("9800000005")})
+    tokens = client.post("/api/v1/auth/otp", json={"otp_token": data["otp_token"], "code": code})
     assert tokens.status_code == 200, tokens.get_data(as_text=True)
     headers = {"Authorization": f"Bearer {tokens.get_json()['access_token']}"}
     db.session.expire_all()

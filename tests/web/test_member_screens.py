@@ -299,3 +299,127 @@ def test_edit_prefills_keeps_the_aadhaar_and_resets_kyc_on_identity_change(app, 
     assert edited.aadhaar_last4 == aadhaar(1)[-4:]
     bad = client.post(f"/staff/members/{member.member_no}/edit", data=form_of(1, aadhaar="", pin="12345"))
     assert bad.status_code == 422 and "exactly 6 digits" in field_block(bad.get_data(as_text=True), "pin")
+
+
+# ---------------------------------------------------------------- audit fixes: uploads, branch, Form 60, shares
+
+
+def too_big() -> tuple:
+    """A file over MAX_CONTENT_LENGTH (8 MB): refused before the form is read."""
+    return (__import__("io").BytesIO(b"%PDF-" + b"0" * (8 * 1024 * 1024 + 10)), "scan.pdf")
+
+
+def test_an_upload_over_the_request_limit_shows_the_limit_next_to_the_file_field(app, client, clerk):
+    member = members.register(member_data(1), by=clerk)
+    uow.commit()
+    url = f"/staff/members/{member.member_no}/documents"
+    inline = client.post(url, data={"doc_type": "pan", "file": too_big()}, headers=HX)
+    html = inline.get_data(as_text=True)
+    assert inline.status_code == 200  # htmx swaps only 2xx: the KYC section comes back with the message
+    assert "<html" not in html and 'id="kyc"' in html
+    assert re.search(r'aria-invalid="true">.*?larger than the 5\.0 MB limit', html, re.S)
+    assert "larger than the 5.0 MB limit" in inline.headers["HX-Trigger"]
+    plain = client.post(url, data={"doc_type": "pan", "file": too_big()})
+    page = plain.get_data(as_text=True)
+    assert plain.status_code == 413 and "<html" in page and member.name in page
+    assert re.search(r'class="error" role="alert">The file is larger than the 5\.0 MB limit', page)
+    assert db.session.scalar(select(func.count()).select_from(KycDocument)) == 0
+    # Any other staff form keeps the usual error page.
+    other = client.post("/staff/members/new", data={"name": "x", "blob": "0" * (8 * 1024 * 1024 + 10)})
+    assert other.status_code == 413 and "Request Entity Too Large" in other.get_data(as_text=True)
+    assert member.name not in other.get_data(as_text=True)
+
+
+def test_an_oversized_upload_with_csrf_protection_on_gets_the_same_message(tmp_path):
+    """With CSRF on (production) the token check reads the form before the view and its permission
+    check: the 413 comes from there, and only a user who may upload sees the member's KYC section."""
+    from app.services import staff_auth
+    from app.services.context import SYSTEM, acting_as
+    from tests.conftest import make_app, open_books
+
+    application = make_app(
+        f"sqlite:///{tmp_path / 'csrf.db'}", DOCUMENT_STORAGE_DIR=str(tmp_path / "docs"), WTF_CSRF_ENABLED=True
+    )
+    with application.app_context(), acting_as(SYSTEM):
+        db.create_all()
+        open_books()
+        clerk = staff_auth.create_user(username="clerk_user", password=PASSWORD, role="clerk")
+        staff_auth.create_user(username="cashier_user", password=PASSWORD, role="cashier")
+        member = members.register(member_data(1), by=clerk)
+        uow.commit()
+        member_no = member.member_no
+        db.session.remove()
+    url = f"/staff/members/{member_no}/documents"
+
+    def sign_in(username: str):  # requests run outside the set-up's app context (flask-wtf caches tokens in g)
+        client = application.test_client()
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/auth/login").text).group(1)
+        signed = client.post("/auth/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
+        assert signed.status_code == 302
+        return client, token
+
+    anonymous = application.test_client().post(url, data={"doc_type": "pan", "file": too_big()}, headers=HX)
+    assert anonymous.status_code == 413 and 'id="kyc"' not in anonymous.text
+    cashier, token = sign_in("cashier_user")
+    refused = cashier.post(url, data={"csrf_token": token, "doc_type": "pan", "file": too_big()}, headers=HX)
+    assert refused.status_code == 413 and 'id="kyc"' not in refused.text and member_no not in refused.text
+    client, token = sign_in("clerk_user")
+    inline = client.post(url, data={"csrf_token": token, "doc_type": "pan", "file": too_big()}, headers=HX)
+    assert inline.status_code == 200 and "larger than the 5.0 MB limit" in inline.text
+    assert 'id="kyc"' in inline.text and f"/staff/members/{member_no}/documents" in inline.text
+    with application.app_context():
+        assert db.session.scalar(select(func.count()).select_from(KycDocument)) == 0
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_a_non_numeric_branch_is_a_field_error(app, client, clerk):
+    response = client.post("/staff/members/new", data={**form_of(1), "branch_id": "HO; drop"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert re.search(r'name="branch_id".*?<small class="error">Choose a branch from the list\.</small>', page, re.S)
+    unknown = client.post("/staff/members/new", data={**form_of(1), "branch_id": "999"})
+    assert unknown.status_code == 422 and "No such branch" in unknown.get_data(as_text=True)
+    assert count_members() == 0
+    # Other problems are reported together with the branch.
+    both = client.post("/staff/members/new", data={**form_of(1, pin="12"), "branch_id": "x"})
+    assert "Choose a branch from the list." in both.text and "exactly 6 digits" in both.text
+
+
+def test_the_form60_box_at_registration_does_not_put_form60_on_file(app, client, clerk):
+    response = client.post("/staff/members/new", data={**form_of(1, pan=""), "form60": "y"})
+    assert response.status_code == 302, response.get_data(as_text=True)[:1500]
+    member = db.session.scalar(select(Member))
+    assert member.form60_on_file is False and not members.has_pan_or_form60(member)
+    assert "No PAN / Form 60" in client.get(f"/staff/members/{member.member_no}").text
+    edit = client.get(f"/staff/members/{member.member_no}/edit").text
+    assert "only when a reviewer verifies the uploaded Form 60" in edit
+
+
+def test_a_double_submitted_share_purchase_posts_once(app, client, make_user, books):
+    from app.models.ledger import JournalEntry
+
+    clerk = make_user("clerk")
+    member = ready_member(clerk, make_user("manager"))
+    shares.admit(member, shares=10, mode="cash", by=clerk)
+    uow.commit()
+    login_as(client, "clerk_user", PASSWORD)
+    url = f"/staff/members/{member.member_no}/shares/buy"
+    page = client.get(url).text
+    nonce = re.search(r'id="nonce" name="nonce" type="hidden" value="([0-9a-f]{32})"', page).group(1)
+    assert nonce not in client.get(url).text  # every rendered form gets its own token
+    form = {"shares": "5", "mode": "cash", "nonce": nonce}
+    first = client.post(url, data=form)
+    second = client.post(url, data=form)
+    assert first.status_code == second.status_code == 302
+    assert first.headers["Location"] == second.headers["Location"]  # the same receipt
+    db.session.expire_all()
+    member = members.get(member.member_no)
+    assert shares.shares_held(member) == 15
+    assert len(db.session.scalars(select(JournalEntry).where(JournalEntry.kind == "shares")).all()) == 1
+    # Without its token the form is refused and nothing is posted.
+    stale = client.post(url, data={"shares": "5", "mode": "cash"})
+    assert stale.status_code == 422 and "out of date" in stale.text
+    assert re.search(r'name="nonce" type="hidden" value="[0-9a-f]{32}"', stale.text)
+    db.session.expire_all()
+    assert shares.shares_held(members.get(member.member_no)) == 15

@@ -67,7 +67,10 @@ _MEMBER_FIELDS: dict[str, Any] = {
     "father_or_spouse_name": string(),
     "occupation": string(),
     "member_type": string(enum=list(MEMBER_TYPES)),
-    "form60": boolean("No PAN: Form 60 will be filed"),
+    "form60": boolean(
+        "No PAN: a declaration that Form 60 will be submitted; `form60_on_file` becomes true only when "
+        "the uploaded Form 60 document is verified"
+    ),
     "guardian": obj(name=string(), relation=string(), description="Required when the applicant is under 18"),
     "nominees": array(NOMINEE),
 }
@@ -121,7 +124,7 @@ MEMBER_OUT = schema(
         joined_on=date(),
         pan=string("Masked: ABXXXXX34F"),
         aadhaar=string("Masked: XXXX XXXX 1234"),
-        form60_on_file=boolean(),
+        form60_on_file=boolean("A verified Form 60 is on file (set by verifying the Form 60 document)"),
         guardian=obj(name=string(), relation=string()),
         nominees=array(NOMINEE),
         shares=obj(

@@ -11,11 +11,13 @@ from typing import Any
 from flask import Response, abort, current_app, flash, redirect, request, send_file, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, FieldList, Form, FormField, SelectField, StringField, TextAreaField
-from wtforms.validators import Length, Optional
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
 
 from app import navigation
 from app.blueprints.staff import bp
+from app.blueprints.staff.teller_forms import new_nonce
 from app.extensions import db
 from app.models.approvals import ApprovalRequest
 from app.models.ledger import Account
@@ -23,7 +25,7 @@ from app.models.members import DOC_TYPES, GENDERS, KYC_STATUSES, MEMBER_STATUSES
 from app.models.users import StaffUser
 from app.navigation import NavItem
 from app.pagination import paginate
-from app.permissions import permission_required
+from app.permissions import has_permission, permission_required
 from app.services import approvals, kyc, shares, storage, uow
 from app.services import members as members_service
 from app.services import validators as v
@@ -84,7 +86,8 @@ class MemberForm(FlaskForm):
         "Aadhaar number", validators=[Length(max=20)], render_kw={"inputmode": "numeric", "autocomplete": "off"}
     )
     pan = StringField("PAN", validators=[Length(max=12)], render_kw={"autocomplete": "off"})
-    form60 = BooleanField("No PAN: Form 60 will be filed")
+    # A declaration only: "Form 60 on file" is set when a reviewer verifies the Form 60 document.
+    form60 = BooleanField("No PAN: the applicant will submit Form 60")
     guardian_name = StringField("Guardian's name (applicant under 18)", validators=[Length(max=120)])
     guardian_relation = StringField("Guardian's relationship", validators=[Length(max=40)])
     nominees = FieldList(FormField(NomineeForm), min_entries=2, max_entries=4)
@@ -129,6 +132,11 @@ class SharesForm(FlaskForm):
     shares = StringField("Number of shares", render_kw={"inputmode": "numeric"})
     mode = SelectField("Paid by", choices=[("cash", "Cash"), ("transfer", "From the member's savings account")])
     from_account = SelectField("Savings account", choices=[], validate_choice=False)
+
+
+class BuySharesForm(SharesForm):
+    # One token per rendered form, used as the posting's idempotency key: a double submit posts once.
+    nonce = HiddenField(validators=[DataRequired(), Length(max=40)])
 
 
 class RefundForm(FlaskForm):
@@ -219,9 +227,7 @@ def member_new() -> Response:
     nominee_errors: list[str] = []
     if form.validate_on_submit():
         try:
-            member = members_service.register(
-                form.member_data(), by=_me(), branch_id=int(form.branch_id.data) if form.branch_id.data else None
-            )
+            member = members_service.register(form.member_data(), by=_me(), branch_id=form.branch_id.data or None)
         except DomainError as exc:
             db.session.rollback()
             top = _apply_errors(form, exc)
@@ -308,7 +314,7 @@ def _form_values(member: Member) -> _Values:
         branch_id=str(member.branch_id or ""),
         aadhaar="",
         pan=member.pan or "",
-        form60=member.form60_on_file,
+        form60=False,  # the declaration is not kept; a verified Form 60 shows on the profile
         guardian_name=member.guardian_name,
         guardian_relation=member.guardian_relation,
         nominees=[_Values(**n) for n in nominees],
@@ -473,6 +479,31 @@ def document_upload(member_no: str) -> Response:
     return render(
         "staff/members/profile.html", **_profile_context(member, upload_form=form, upload_error=error), status=422
     )
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _request_too_large(exc: RequestEntityTooLarge) -> Response:
+    """Over MAX_CONTENT_LENGTH: on the KYC upload, the upload form with the limit next to the file
+    field (htmx swaps only 2xx answers, so it gets the section with a 200); elsewhere the usual page."""
+    member = None
+    if request.endpoint == "staff.document_upload" and has_permission(current_user, "members.manage"):
+        member = members_service.find((request.view_args or {}).get("member_no") or "")
+    if member is None:
+        return _app_http_error(exc)
+    error = kyc.too_large_message()
+    # The body cannot be read: the forms on the page must not look at it.
+    forms = {"upload_form": UploadForm(formdata=None), "status_form": StatusForm(formdata=None)}
+    context = _profile_context(member, upload_error=error, **forms)
+    if is_htmx():
+        return toast(render("staff/members/_kyc.html", **context), error, "error")
+    return render("staff/members/profile.html", **context, status=413)
+
+
+def _app_http_error(exc: HTTPException) -> Response:
+    """Answer as the application-wide HTTP error handler does (this blueprint handler only
+    specialises the KYC upload)."""
+    handler = current_app.error_handler_spec.get(None, {}).get(None, {}).get(HTTPException)
+    return handler(exc) if handler is not None else exc  # type: ignore[return-value]
 
 
 @bp.get("/staff/members/<member_no>/documents/<int:doc_id>")
@@ -686,19 +717,29 @@ def member_admit(member_no: str) -> Response:
 @bp.route("/staff/members/<member_no>/shares/buy", methods=["GET", "POST"])
 @permission_required("shares.manage")
 def shares_buy(member_no: str) -> Response:
-    """An active member buys more shares."""
+    """An active member buys more shares (a one-time form token makes a double submit post once)."""
     member = _member(member_no)
-    form = SharesForm()
+    form = BuySharesForm()
     form.from_account.choices = _savings_choices(member)
     top: list[str] = []
-    if request.method == "POST" and form.validate_on_submit():
+    if request.method == "GET":
+        form.nonce.data = new_nonce()
+        if not form.shares.data:
+            form.shares.data = request.args.get("shares") or ""
+    elif not form.validate_on_submit():
+        if form.nonce.errors:  # posted without its token (an old or hand-made form): nothing posted
+            form.nonce.data = new_nonce()
+            top = ["The form was out of date. Check the details and submit it again."]
+    else:
+        me = _me()
         try:
             receipt = shares.purchase(
                 member,
                 shares=form.shares.data,
                 mode=form.mode.data,
                 from_account_no=form.from_account.data or None,
-                by=_me(),
+                by=me,
+                idempotency_key=f"shares:{me.id}:{form.nonce.data}",
             )
         except DomainError as exc:
             db.session.rollback()
