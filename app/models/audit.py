@@ -22,6 +22,8 @@ class AuditLog(db.Model):
     __table_args__ = (
         # The sealing step's "unsealed rows in id order" (migration 0007).
         Index("ix_audit_log_unsealed", "id", postgresql_where=text("hash IS NULL"), sqlite_where=text("hash IS NULL")),
+        # An entity's history (the KYC maker check reads who edited a member).
+        Index("ix_audit_log_entity", "entity_type", "entity_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

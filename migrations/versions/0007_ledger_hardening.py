@@ -1,4 +1,4 @@
-"""ledger hardening: one open business day, unsealed-audit index, no TRUNCATE of the ledger or audit log
+"""ledger hardening: one open business day, audit indexes (unsealed rows, entity history), no TRUNCATE of the ledger or audit log
 
 Revision ID: 0007
 Revises: 0006
@@ -46,6 +46,8 @@ def upgrade():
             'ix_audit_log_unsealed', ['id'], unique=False,
             postgresql_where=sa.text('hash IS NULL'), sqlite_where=sa.text('hash IS NULL'),
         )
+        # An entity's history (the KYC maker check reads who edited a member).
+        batch_op.create_index('ix_audit_log_entity', ['entity_type', 'entity_id'], unique=False)
 
     # At most one open business day, and only known statuses, enforced by the database.
     with op.batch_alter_table('business_days', schema=None) as batch_op:
@@ -66,4 +68,5 @@ def downgrade():
         batch_op.drop_constraint(op.f('ck_business_days_status_valid'), type_='check')
 
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_log_entity')
         batch_op.drop_index('ix_audit_log_unsealed')
