@@ -2,7 +2,9 @@
 
 The day-end calls the same service functions: ``savings.accumulate_until``,
 ``savings.credit_interest``, ``deposits.run_maturities``, ``deposits.accrue_month_end`` and
-``deposits.mark_dormant``. Each is idempotent for its date.
+``deposits.mark_dormant``. Each is idempotent for its date and refuses a date after the open
+business date (nothing is done). ``mature`` lists accounts held (no savings account able to
+take the money) or failed (rolled back, audited; the rest went on).
 """
 
 from __future__ import annotations

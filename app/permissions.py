@@ -50,7 +50,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "shares.approve": frozenset({"manager"}),
     # Deposits and the counter
     "accounts.view": frozenset({"admin", "manager", "accountant", "clerk", "cashier", "auditor"}),
-    "accounts.open": frozenset({"clerk", "manager"}),
+    "accounts.open": frozenset({"clerk", "cashier", "manager"}),  # cashiers take the cash of a new deposit
     "accounts.manage": frozenset({"manager"}),
     "accounts.approve": frozenset({"manager"}),
     "products.manage": frozenset({"admin", "manager"}),

@@ -15,6 +15,7 @@ withdrawals, which is the registry's default for unregistered kinds).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
@@ -26,6 +27,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models.approvals import ApprovalRequest
+from app.models.audit import AuditLog
 from app.models.base import utcnow
 from app.models.deposits import (
     DEPOSIT_KINDS,
@@ -43,7 +45,7 @@ from app.models.members import Member, Nominee
 from app.models.users import StaffUser
 from app.money import format_inr
 from app.services import approvals, audit, calendar, coa, deposit_rules, ledger, numbering
-from app.services.errors import Conflict, NotFound, ValidationError
+from app.services.errors import Conflict, DomainError, NotFound, ValidationError
 from app.services.ledger import Line
 
 KIND_LABELS = {"savings": "Savings", "fd": "Fixed deposit", "rd": "Recurring deposit"}
@@ -825,6 +827,7 @@ class OpenRequest:
     si_account_no: str | None = None  # RD standing instruction from this SB
     joint_member_nos: list[str] = field(default_factory=list)
     nominee_id: int | None = None
+    form60_ref: str | None = None  # a Form 60 collected now, for cash of ₹50,000+ without PAN
 
 
 def _check_member(member: Member, field_name: str = "member_no") -> None:
@@ -851,9 +854,14 @@ def _check_amount(paise: Any, field_name: str, *, allow_zero: bool = False) -> i
 
 
 def funding_lines(member: Member, amount_paise: int, mode: str, from_account_no: str | None) -> tuple[Line, str]:
-    """The debit line that funds a new deposit: vault cash or the member's SB (kept above its floor)."""
+    """The debit line that funds a new deposit by transfer from the member's SB (kept above its floor).
+
+    Cash is not a line here: it is received through the counter's rules (``teller.receive_cash``).
+    """
     if mode == "cash":
-        return Line.dr(coa.VAULT_CASH, amount_paise, "Cash received"), "deposit"
+        raise ValidationError(
+            "Cash is received through a cashier's drawer (teller.receive_cash), not posted here.", field="funding"
+        )
     if mode == "transfer":
         sb = _own_savings(member, from_account_no, "from_account")
         if sb.status == "dormant":
@@ -878,15 +886,27 @@ def open_account(
     """Open a savings, fixed or recurring deposit for an active member with approved KYC.
 
     The account gets a product-prefixed number with a check digit; the first money (SB
-    initial deposit, FD principal, RD first instalment) is posted from vault cash or the
-    member's SB. Raises ValidationError (nothing written) for any bad input.
+    initial deposit, FD principal, RD first instalment) is taken in cash at the acting
+    cashier's open drawer under the counter's rules (PAN / Form 60, cash register, CTR), or
+    transferred from the member's SB. Raises a DomainError (nothing written) for any bad input.
+
+    ``idempotency_key`` (a form's one-time token, an API key) makes a repeated request return
+    the account the first one opened instead of opening another.
     """
-    from app.services import fixed_deposits, recurring_deposits
+    from app.services import fixed_deposits, recurring_deposits, teller
 
     on = calendar.current_business_date()
     if req.kind not in DEPOSIT_KINDS:
         raise ValidationError("Type must be savings, fd or rd.", field="type")
     member = get_member(req.member_no)
+    if idempotency_key:
+        # Serialise requests for this member, so a double submit waits for the first to commit.
+        db.session.scalars(
+            select(Member).where(Member.id == member.id).with_for_update().execution_options(populate_existing=True)
+        ).one()
+        done = opened_under_key(idempotency_key)
+        if done is not None:
+            return done
     _check_member(member)
     product = product_for(req.kind, req.product_code)
     if req.funding_mode not in FUNDING_MODES:
@@ -954,7 +974,10 @@ def open_account(
         narration = f"Recurring deposit opened: {terms.describe()}"
     fund_line = None
     entry_kind = "deposit"
-    if amount:
+    if amount and req.funding_mode == "cash":
+        teller.check_amount(amount, cash=True)
+        teller.cashier_drawer(by)  # refuse early: cash needs the acting cashier's open drawer
+    elif amount:
         fund_line, entry_kind = funding_lines(member, amount, req.funding_mode, req.from_account_no)
 
     gl = db.session.scalar(select(GLAccount).where(GLAccount.code == CONTROL_GL[req.kind]))
@@ -990,7 +1013,18 @@ def open_account(
         db.session.add(AccountHolder(account_id=account.id, member_id=other.id, position=position))
     db.session.flush()
     entry = None
-    if fund_line is not None:
+    if amount and req.funding_mode == "cash":
+        entry = teller.receive_cash(
+            account,
+            amount,
+            [Line.cr(account, amount, narration)],
+            cashier=by,
+            narration=f"{narration} — {account.account_no}",
+            form60_ref=req.form60_ref,
+            idempotency_key=idempotency_key,
+            channel=channel,
+        ).entry
+    elif fund_line is not None:
         entry = ledger.post(
             [fund_line, Line.cr(account, amount, narration)],
             kind=entry_kind,
@@ -1026,7 +1060,30 @@ def open_account(
             "entry": entry.number if entry is not None else None,
         },
     )
+    if idempotency_key:
+        audit.record(OPEN_KEY_ACTION, OPEN_KEY_ENTITY, idempotency_key[:64], after={"account_no": account.account_no})
     return account
+
+
+OPEN_KEY_ACTION = "deposits.open_key"
+OPEN_KEY_ENTITY = "account_open_key"
+
+
+def opened_under_key(idempotency_key: str) -> Account | None:
+    """The account an earlier opening request with this key opened (a retry or double submit)."""
+    after = db.session.scalar(
+        select(AuditLog.after)
+        .where(
+            AuditLog.entity_type == OPEN_KEY_ENTITY,
+            AuditLog.action == OPEN_KEY_ACTION,
+            AuditLog.entity_id == idempotency_key[:64],
+        )
+        .order_by(AuditLog.id)
+        .limit(1)
+    )
+    if not after:
+        return None
+    return db.session.scalar(select(Account).where(Account.account_no == after.get("account_no")))
 
 
 # ---------------------------------------------------------------- status: freeze, unfreeze, dormancy
@@ -1172,10 +1229,47 @@ def reactivate(account: Account, *, reason: str, by: StaffUser | None = None) ->
 # ---------------------------------------------------------------- payouts, interest settlement
 
 
-def payout_line(account: Account, amount_paise: int, mode: str, to_account_no: str | None) -> tuple[Line, str]:
-    """Where closing money goes: vault cash, or a savings account of the same member."""
+def pay_out(
+    account: Account,
+    amount_paise: int,
+    mode: str,
+    to_account_no: str | None,
+    *,
+    by: StaffUser | None,
+    narration: str,
+    post_kw: dict | None = None,
+    form60_ref: str | None = None,
+) -> JournalEntry:
+    """Pay a closing balance out: in cash from the acting cashier's drawer, under the counter's
+    rules (``teller.pay_cash``: PAN / Form 60, cash register, no payout above the
+    large-withdrawal threshold without the counter's approval), or to the member's SB."""
+    from app.services import teller
+
     if mode == "cash":
-        return Line.cr(coa.VAULT_CASH, amount_paise, "Cash paid"), "cash"
+        result = teller.pay_cash(
+            account,
+            amount_paise,
+            cashier=by,
+            narration=f"{narration} in cash",
+            form60_ref=form60_ref,
+            channel=(post_kw or {}).get("channel") or "branch",
+        )
+        assert result.entry is not None
+        return result.entry
+    line, where = payout_line(account, amount_paise, mode, to_account_no)
+    kw = {k: v for k, v in (post_kw or {}).items() if k in ("value_date", "allow_backdate", "channel")}
+    return ledger.post(
+        [Line.dr(account, amount_paise, "Deposit paid out"), line],
+        kind="transfer",
+        narration=f"{narration} to {where}",
+        posted_by_id=by.id if by else None,
+        reference=account.account_no,
+        **kw,
+    )
+
+
+def payout_line(account: Account, amount_paise: int, mode: str, to_account_no: str | None) -> tuple[Line, str]:
+    """Where closing money goes by transfer: a savings account of the same member (cash: ``pay_out``)."""
     if mode == "transfer":
         member = db.session.get(Member, account.member_id)
         target = _own_savings(member, to_account_no, "to_account")
@@ -1210,9 +1304,11 @@ def close_account(
     to_account_no: str | None = None,
     reason: str = "",
     by: StaffUser | None = None,
+    form60_ref: str | None = None,
 ) -> list[JournalEntry]:
     """Close a deposit account paying out everything due: SB (balance + interest to date),
-    FD (premature, or a matured FD being paid), RD (premature or matured)."""
+    FD (premature, or a matured FD being paid), RD (premature or matured). Cash is paid from
+    the acting cashier's drawer (``pay_out``)."""
     from app.services import fixed_deposits, recurring_deposits, savings
 
     if account.status == "closed":
@@ -1220,11 +1316,17 @@ def close_account(
     if account.status == "frozen":
         raise ValidationError(f"Account {account.account_no} is frozen and cannot be closed: {account.status_reason}")
     if account.kind == "savings":
-        return savings.close_account(account, mode=mode, to_account_no=to_account_no, reason=reason, by=by)
+        return savings.close_account(
+            account, mode=mode, to_account_no=to_account_no, reason=reason, by=by, form60_ref=form60_ref
+        )
     if account.kind == "fd":
-        return fixed_deposits.close(account, mode=mode, to_account_no=to_account_no, reason=reason, by=by)
+        return fixed_deposits.close(
+            account, mode=mode, to_account_no=to_account_no, reason=reason, by=by, form60_ref=form60_ref
+        )
     if account.kind == "rd":
-        return recurring_deposits.close(account, mode=mode, to_account_no=to_account_no, reason=reason, by=by)
+        return recurring_deposits.close(
+            account, mode=mode, to_account_no=to_account_no, reason=reason, by=by, form60_ref=form60_ref
+        )
     raise NotFound("No such deposit account.")
 
 
@@ -1248,21 +1350,73 @@ def mark_closed(account: Account, on: date, reason: str) -> None:
 # ---------------------------------------------------------------- day-end entry points
 
 
-def run_maturities(on: date) -> dict[str, int]:
-    """FD payouts and maturities, RD standing instructions, overdue marking and maturities for ``on``."""
+def check_not_after_business_date(on: date, field_name: str = "date") -> date:
+    """Refuse a day-end date after the open business date; return the open business date.
+
+    Maturities, payouts, accruals and daily products for a day that has not come would pay
+    or count money before it is due.
+    """
+    today = calendar.current_business_date()
+    if not isinstance(on, date):
+        raise ValidationError("Give the date as YYYY-MM-DD.", field=field_name)
+    if on > today:
+        raise ValidationError(
+            f"{on:%d-%m-%Y} is after the open business date {today:%d-%m-%Y}; "
+            "day-end steps run only for dates up to it.",
+            field=field_name,
+        )
+    return today
+
+
+@dataclass
+class StepReport:
+    """What a batch step could not do: accounts that failed (rolled back) or were held."""
+
+    failed: list[str] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)
+
+
+def isolated(account: Account, step: str, report: StepReport, work: Callable[[], Any]) -> Any:
+    """Run one account's part of a batch step in a savepoint; on a DomainError roll it back,
+    audit the failure, list it in ``report.failed`` and return None so the batch goes on."""
+    try:
+        with db.session.begin_nested():
+            return work()
+    except DomainError as exc:
+        report.failed.append(f"{account.account_no}: {exc.message}")
+        audit.record("deposits.batch_failed", "account", account.account_no, after={"step": step, "error": exc.message})
+        return None
+
+
+def run_maturities(on: date) -> dict[str, Any]:
+    """FD payouts and maturities, RD standing instructions, overdue marking and maturities for ``on``.
+
+    ``on`` may not be after the open business date. Each account is processed in its own
+    savepoint: ``failed`` lists accounts whose step failed (and were rolled back), ``held``
+    payouts that found no savings account able to take them.
+    """
     from app.services import fixed_deposits, recurring_deposits
 
-    result = {"fd_payouts": fixed_deposits.pay_due_payouts(on), "fd_matured": fixed_deposits.mature(on)}
-    result["rd_standing_instructions"] = recurring_deposits.run_standing_instructions(on).paid
+    check_not_after_business_date(on)
+    report = StepReport()
+    result: dict[str, Any] = {
+        "fd_payouts": fixed_deposits.pay_due_payouts(on, report=report),
+        "fd_matured": fixed_deposits.mature(on, report=report),
+    }
+    si = recurring_deposits.run_standing_instructions(on)
+    result["rd_standing_instructions"] = si.paid
     result["rd_overdue"] = recurring_deposits.mark_overdue(on)
-    result["rd_matured"] = recurring_deposits.mature(on)
+    result["rd_matured"] = recurring_deposits.mature(on, report=report)
+    result["held"] = report.held
+    result["failed"] = report.failed
     return result
 
 
 def accrue_month_end(month_end: date) -> dict[str, int]:
-    """Month-end accrual of FD and RD interest payable (GL only)."""
+    """Month-end accrual of FD and RD interest payable (GL only); not for a month end still to come."""
     from app.services import fixed_deposits, recurring_deposits
 
+    check_not_after_business_date(month_end, "month_end")
     return {"fd": fixed_deposits.accrue_interest(month_end), "rd": recurring_deposits.accrue_interest(month_end)}
 
 

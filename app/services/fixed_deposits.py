@@ -29,7 +29,7 @@ from app.models.deposits import DepositAccount, rate_of
 from app.models.ledger import Account, JournalEntry
 from app.models.members import Member
 from app.models.users import StaffUser
-from app.money import format_inr, round_half_up
+from app.money import format_inr, round_half_up, round_interest
 from app.services import audit, calendar, coa, deposits, interest, ledger, tds
 from app.services.errors import ValidationError
 from app.services.ledger import Line
@@ -229,9 +229,9 @@ def accrue_interest(month_end: date) -> int:
 
     Cumulative FDs: interest to date by the FD rule; payout FDs: simple interest since the
     last payout. Only the increase over what is already accrued is booked. Idempotent per
-    month end. Returns the paise accrued.
+    month end. Returns the paise accrued. A month end after the open business date is refused.
     """
-    on = calendar.current_business_date()
+    on = deposits.check_not_after_business_date(month_end, "month_end")
     total = 0
     count = 0
     rows = db.session.execute(
@@ -270,35 +270,71 @@ def accrue_interest(month_end: date) -> int:
 # ---------------------------------------------------------------- payouts
 
 
-def pay_due_payouts(on: date, *, by: StaffUser | None = None) -> int:
-    """Pay every monthly / quarterly FD payout due on or before ``on`` (before maturity) to the SB."""
-    today = calendar.current_business_date()
+def pay_due_payouts(on: date, *, by: StaffUser | None = None, report: deposits.StepReport | None = None) -> int:
+    """Pay every monthly / quarterly FD payout due on or before ``on`` (before maturity) to the SB.
+
+    ``on`` may not be after the open business date. Each FD runs in its own savepoint: one
+    that fails is rolled back, audited and listed in ``report.failed``; the rest go on. A
+    payout whose savings account is frozen (or missing) is not paid: it stays due, is listed
+    in ``report.held`` and is paid by the first run after the account is usable again (or
+    credited to the FD at maturity) — a frozen account takes no credits (decision 0011.9).
+    """
+    today = deposits.check_not_after_business_date(on)
+    report = report if report is not None else deposits.StepReport()
     paid = 0
     cutoff = on - timedelta(days=27)  # the shortest gap between two monthly payouts is 28 days
     rows = db.session.execute(
-        _open_fds().where(
+        _open_fds()
+        .where(
             DepositAccount.payout.in_(("monthly", "quarterly")),
             func.coalesce(DepositAccount.last_payout_date, DepositAccount.start_date) <= cutoff,
         )
+        .order_by(DepositAccount.id)
     ).all()
     for da, account in rows:
         if account.status == "frozen":
             continue
-        for p in schedule(da):
-            if p.due_date > on or p.due_date >= da.maturity_date:  # the maturity payout goes with maturity
-                break
-            if da.last_payout_date is not None and p.due_date <= da.last_payout_date:
-                continue
-            _payout(da, account, p.interest_paise, p.due_date, today, by)
-            paid += 1
+        due = [
+            p
+            for p in schedule(da)
+            if p.due_date <= on
+            and p.due_date < da.maturity_date  # the maturity payout goes with maturity
+            and (da.last_payout_date is None or p.due_date > da.last_payout_date)
+        ]
+        if not due:
+            continue
+        target, why = _payout_target(da, account)
+        if target is None:
+            report.held.append(f"{account.account_no}: payout held, {why}")
+            continue
+
+        def work(da=da, account=account, due=due, target=target) -> int:
+            for p in due:
+                _payout(da, account, p.interest_paise, p.due_date, today, by, target)
+            return len(due)
+
+        done = deposits.isolated(account, "fd.payout", report, work)
+        paid += done or 0
     return paid
 
 
-def _payout(da: DepositAccount, account: Account, amount: int, due: date, today: date, by: StaffUser | None) -> None:
+def _payout_target(da: DepositAccount, account: Account) -> tuple[Account | None, str]:
+    """The savings account that receives this FD's money, or (None, why) when none can take it."""
     target = da.payout_account
     if target is None or target.status == "closed":
-        target = deposits.payout_target(db.session.get(Member, account.member_id), None)
+        try:
+            target = deposits.payout_target(db.session.get(Member, account.member_id), None)
+        except ValidationError:
+            return None, "no open savings account to pay into"
         da.payout_account_id = target.id
+    if target.status == "frozen":
+        return None, f"savings account {target.account_no} is frozen"
+    return target, ""
+
+
+def _payout(
+    da: DepositAccount, account: Account, amount: int, due: date, today: date, by: StaffUser | None, target: Account
+) -> None:
     _credit_interest(
         da,
         account,
@@ -322,20 +358,30 @@ def _payout(da: DepositAccount, account: Account, amount: int, due: date, today:
 # ---------------------------------------------------------------- maturity
 
 
-def mature(on: date, *, by: StaffUser | None = None) -> int:
-    """Mature every FD whose maturity date is on or before ``on``; returns how many."""
-    today = calendar.current_business_date()
+def mature(on: date, *, by: StaffUser | None = None, report: deposits.StepReport | None = None) -> int:
+    """Mature every FD whose maturity date is on or before ``on``; returns how many matured.
+
+    ``on`` may not be after the open business date. Each FD runs in its own savepoint; one
+    that fails is rolled back, audited and listed in ``report.failed``.
+    """
+    today = deposits.check_not_after_business_date(on)
+    report = report if report is not None else deposits.StepReport()
     rows = db.session.execute(_open_fds().where(DepositAccount.maturity_date <= on).order_by(DepositAccount.id)).all()
+    done = 0
     for da, account in rows:
-        _mature_one(da, account, today, by)
-    return len(rows)
+        if deposits.isolated(
+            account, "fd.mature", report, lambda da=da, account=account: _mature_one(da, account, today, by)
+        ):
+            done += 1
+    return done
 
 
-def _mature_one(da: DepositAccount, account: Account, today: date, by: StaffUser | None) -> None:
+def _mature_one(da: DepositAccount, account: Account, today: date, by: StaffUser | None) -> bool:
     day = da.maturity_date
     assert day is not None
     post_kw = _post_kw(day, today, by)
     member = db.session.get(Member, account.member_id)
+    target, why = _payout_target(da, account)
     if da.payout == "cumulative":
         total = maturity_value(da).interest_paise
         _credit_interest(
@@ -347,7 +393,17 @@ def _mature_one(da: DepositAccount, account: Account, today: date, by: StaffUser
         for p in schedule(da):
             if da.last_payout_date is not None and p.due_date <= da.last_payout_date:
                 continue
-            _payout(da, account, p.interest_paise, p.due_date, today, by)
+            if target is not None:
+                _payout(da, account, p.interest_paise, p.due_date, today, by, target)
+                continue
+            # No savings account can take the payout: it stays with the (held) deposit.
+            _credit_interest(
+                da, account, p.interest_paise, to=account, day=p.due_date,
+                narration=f"FD interest to {p.due_date:%d-%m-%Y} held with the deposit ({why})",
+                kind="interest", post_kw=_post_kw(p.due_date, today, by),
+            )  # fmt: skip
+            da.interest_paid_paise += p.interest_paise
+            da.last_payout_date = p.due_date
     db.session.refresh(account)
     before = {
         "start": da.start_date,
@@ -358,24 +414,16 @@ def _mature_one(da: DepositAccount, account: Account, today: date, by: StaffUser
     if account.status == "frozen":
         da.matured_on = day
         audit.record("fd.matured_held", "account", account.account_no, before=before, after={"reason": "frozen"})
-        return
+        return True
     if da.maturity_action == "auto_renew":
         renewed = _renew(da, account, member, day)
         if renewed is not None:
             audit.record("fd.renewed", "account", account.account_no, before=before, after=renewed)
-            return
-    target = da.payout_account
-    if target is None or target.status == "closed":
-        try:
-            target = deposits.payout_target(member, None)
-        except ValidationError:
-            target = None
+            return True
     da.matured_on = day
     if target is None:
-        audit.record(
-            "fd.matured_held", "account", account.account_no, before=before, after={"reason": "no savings account"}
-        )
-        return
+        audit.record("fd.matured_held", "account", account.account_no, before=before, after={"reason": why})
+        return True
     amount = account.balance_paise
     ledger.post(
         [Line.dr(account, amount, "Maturity proceeds"), Line.cr(target, amount, f"FD {account.account_no} matured")],
@@ -385,6 +433,7 @@ def _mature_one(da: DepositAccount, account: Account, today: date, by: StaffUser
         **post_kw,
     )
     deposits.mark_closed(account, today, f"Matured {day:%d-%m-%Y}; paid to {target.account_no}")
+    return True
 
 
 def _renew(da: DepositAccount, account: Account, member: Member, day: date) -> dict | None:
@@ -434,7 +483,12 @@ class PrematureQuote:
 
 
 def premature_quote(da: DepositAccount, on: date) -> PrematureQuote:
-    """Premature closure figures on ``on``: (rate for the period run − penalty) for the actual days."""
+    """Premature closure figures on ``on``: (rate for the period run − penalty) for the actual days.
+
+    Cumulative FDs recompute by the FD rule (compounding quarterly from 180 days); monthly /
+    quarterly payout FDs never compounded, so they get simple interest at the reduced rate
+    (decision 0011.7). Interest already paid beyond the figure is recovered from the principal.
+    """
     days_run = (on - da.start_date).days
     penalty = Decimal(str(da.product.setting("premature_penalty", "1.00")))
     band = deposits.fd_band(da.product, da.start_date, days_run)
@@ -444,14 +498,19 @@ def premature_quote(da: DepositAccount, on: date) -> PrematureQuote:
         rate = Decimal(0)
     else:
         rate = interest.premature_rate(rate_of(base_bp), penalty)  # type: ignore[arg-type]
-        total = interest.fd_premature(
-            da.principal_paise,
-            rate_of(base_bp),
-            penalty,
-            da.start_date,
-            on,
-            deposits.rounding(),  # type: ignore[arg-type]
-        ).interest_paise
+        if da.payout in ("monthly", "quarterly"):
+            # A payout FD never compounds: simple interest P × r × d / 36500 at the reduced rate.
+            exact = Decimal(da.principal_paise) * rate * days_run / 36500
+            total = int(round_interest(exact / 100, deposits.rounding()) * 100)  # type: ignore[arg-type]
+        else:
+            total = interest.fd_premature(
+                da.principal_paise,
+                rate_of(base_bp),
+                penalty,
+                da.start_date,
+                on,
+                deposits.rounding(),  # type: ignore[arg-type]
+            ).interest_paise
     due = total - da.interest_paid_paise
     return PrematureQuote(
         on, days_run, base_bp, penalty, rate, total, da.interest_paid_paise, due, da.principal_paise + due
@@ -459,7 +518,13 @@ def premature_quote(da: DepositAccount, on: date) -> PrematureQuote:
 
 
 def close(
-    account: Account, *, mode: str, to_account_no: str | None, reason: str = "", by: StaffUser | None = None
+    account: Account,
+    *,
+    mode: str,
+    to_account_no: str | None,
+    reason: str = "",
+    by: StaffUser | None = None,
+    form60_ref: str | None = None,
 ) -> list[JournalEntry]:
     """Close an FD: pay a matured FD that was held, or close it prematurely with the penalty."""
     today = calendar.current_business_date()
@@ -504,16 +569,12 @@ def close(
     db.session.refresh(account)
     amount = account.balance_paise
     if amount > 0:
-        line, where = deposits.payout_line(account, amount, mode, to_account_no)
         entries.append(
-            ledger.post(
-                [Line.dr(account, amount, "Deposit paid out"), line],
-                kind="withdrawal" if mode == "cash" else "transfer",
-                narration=f"FD {account.account_no} closed: {format_inr(amount)} paid {'in cash' if mode == 'cash' else 'to ' + where}",
-                reference=account.account_no,
-                **post_kw,
+            deposits.pay_out(
+                account, amount, mode, to_account_no, by=by, form60_ref=form60_ref, post_kw=post_kw,
+                narration=f"FD {account.account_no} closed: {format_inr(amount)} paid",
             )
-        )
+        )  # fmt: skip
     deposits.mark_closed(account, today, reason or "Matured deposit paid out")
     db.session.flush()
     return entries

@@ -193,6 +193,7 @@ def record_instalment(account: Account, amount_paise: int, entry: JournalEntry) 
 
 def mark_overdue(on: date) -> int:
     """Mark instalments unpaid after their due date + grace days as overdue (set-based per product)."""
+    deposits.check_not_after_business_date(on)
     total = 0
     from app.models.deposits import DepositProduct
 
@@ -228,8 +229,10 @@ def run_standing_instructions(on: date) -> SiResult:
     """Debit the SB of every RD with a standing instruction for instalments due by ``on``.
 
     Pays as many whole instalments as the SB can afford above its floor; an RD whose SB
-    cannot pay even one is listed in ``failed`` (and tried again the next day).
+    cannot pay even one is listed in ``failed`` (and tried again the next day). ``on`` may not
+    be after the open business date.
     """
+    deposits.check_not_after_business_date(on)
     result = SiResult()
     rows = db.session.execute(
         select(DepositAccount, Account)
@@ -311,8 +314,11 @@ def interest_earned(da: DepositAccount, months: int, paid_months: list[int], rat
 
 
 def accrue_interest(month_end: date) -> int:
-    """Accrue RD interest earned to ``month_end`` (GL: Dr interest on RDs / Cr interest payable)."""
-    on = calendar.current_business_date()
+    """Accrue RD interest earned to ``month_end`` (GL: Dr interest on RDs / Cr interest payable).
+
+    A month end after the open business date is refused.
+    """
+    on = deposits.check_not_after_business_date(month_end, "month_end")
     rows = db.session.execute(
         select(DepositAccount, Account)
         .join(Account, Account.id == DepositAccount.account_id)
@@ -425,9 +431,14 @@ def _post_kw(day: date, today: date, by: StaffUser | None) -> dict:
     }
 
 
-def mature(on: date, *, by: StaffUser | None = None) -> int:
-    """Mature every RD due on or before ``on``: credit interest, pay to the SB (or hold)."""
-    today = calendar.current_business_date()
+def mature(on: date, *, by: StaffUser | None = None, report: deposits.StepReport | None = None) -> int:
+    """Mature every RD due on or before ``on``: credit interest, pay to the SB (or hold).
+
+    ``on`` may not be after the open business date. Each RD runs in its own savepoint; one
+    that fails is rolled back, audited and listed in ``report.failed``. Returns how many matured.
+    """
+    today = deposits.check_not_after_business_date(on)
+    report = report if report is not None else deposits.StepReport()
     rows = db.session.execute(
         select(DepositAccount, Account)
         .join(Account, Account.id == DepositAccount.account_id)
@@ -440,56 +451,84 @@ def mature(on: date, *, by: StaffUser | None = None) -> int:
         .order_by(DepositAccount.id)
     ).all()
     paid = _paid_months([acc.id for _, acc in rows])
+    done = 0
     for da, account in rows:
-        day = da.maturity_date
-        assert day is not None
-        post_kw = _post_kw(day, today, by)
-        earned = interest_earned(da, da.months, paid[account.id], da.rate, deposits.rounding())  # type: ignore[arg-type]
-        _credit(da, account, earned, day, f"RD interest at maturity {day:%d-%m-%Y}", post_kw)
-        da.interest_paid_paise = earned
-        da.matured_on = day
-        db.session.refresh(account)
-        target = None
-        if account.status != "frozen":
-            target = da.payout_account
-            if target is None or target.status == "closed":
-                try:
-                    target = deposits.payout_target(db.session.get(Member, account.member_id), None)
-                except ValidationError:
-                    target = None
-        audit.record(
-            "rd.matured",
-            "account",
-            account.account_no,
-            after={"interest_paise": earned, "paid_to": target.account_no if target else None},
+        work = lambda da=da, account=account: mature_one(da, account, today, by, paid[account.id])  # noqa: E731
+        if deposits.isolated(account, "rd.mature", report, work):
+            done += 1
+    return done
+
+
+def mature_one(
+    da: DepositAccount, account: Account, today: date, by: StaffUser | None, paid_months: list[int] | None = None
+) -> bool:
+    """Mature one RD on its maturity date: credit the interest, pay the balance to the SB.
+
+    The RD is held as matured (audited) when it is frozen or no savings account can take
+    the money (none open, or the payout account is frozen): decision 0011.9.
+    """
+    day = da.maturity_date
+    assert day is not None
+    post_kw = _post_kw(day, today, by)
+    if paid_months is None:
+        paid_months = _paid_months([account.id])[account.id]
+    earned = interest_earned(da, da.months, paid_months, da.rate, deposits.rounding())  # type: ignore[arg-type]
+    _credit(da, account, earned, day, f"RD interest at maturity {day:%d-%m-%Y}", post_kw)
+    da.interest_paid_paise = earned
+    da.matured_on = day
+    db.session.refresh(account)
+    target = None
+    held = ""
+    if account.status == "frozen":
+        held = "frozen"
+    else:
+        target = da.payout_account
+        if target is None or target.status == "closed":
+            try:
+                target = deposits.payout_target(db.session.get(Member, account.member_id), None)
+            except ValidationError:
+                target, held = None, "no open savings account to pay into"
+        if target is not None and target.status == "frozen":
+            target, held = None, f"savings account {target.account_no} is frozen"
+    audit.record(
+        "rd.matured",
+        "account",
+        account.account_no,
+        after={"interest_paise": earned, "paid_to": target.account_no if target else None, "held": held or None},
+    )
+    if target is None:
+        return True
+    amount = account.balance_paise
+    if amount > 0:
+        ledger.post(
+            [
+                Line.dr(account, amount, "Maturity proceeds"),
+                Line.cr(target, amount, f"RD {account.account_no} matured"),
+            ],
+            kind="maturity",
+            narration=f"RD {account.account_no} matured {day:%d-%m-%Y}: {format_inr(amount)} to {target.account_no}",
+            reference=account.account_no,
+            **post_kw,
         )
-        if target is None:
-            continue
-        amount = account.balance_paise
-        if amount > 0:
-            ledger.post(
-                [
-                    Line.dr(account, amount, "Maturity proceeds"),
-                    Line.cr(target, amount, f"RD {account.account_no} matured"),
-                ],
-                kind="maturity",
-                narration=f"RD {account.account_no} matured {day:%d-%m-%Y}: {format_inr(amount)} to {target.account_no}",
-                reference=account.account_no,
-                **post_kw,
-            )
-        deposits.mark_closed(account, today, f"Matured {day:%d-%m-%Y}; paid to {target.account_no}")
-    return len(rows)
+    deposits.mark_closed(account, today, f"Matured {day:%d-%m-%Y}; paid to {target.account_no}")
+    return True
 
 
 def close(
-    account: Account, *, mode: str, to_account_no: str | None, reason: str = "", by: StaffUser | None = None
+    account: Account,
+    *,
+    mode: str,
+    to_account_no: str | None,
+    reason: str = "",
+    by: StaffUser | None = None,
+    form60_ref: str | None = None,
 ) -> list[JournalEntry]:
     """Close an RD: a matured RD that was held is paid out; otherwise premature closure."""
     today = calendar.current_business_date()
     da = deposits.deposit_of(account)
     post_kw = _post_kw(today, today, by)
     if da.matured_on is None and today >= da.maturity_date:  # type: ignore[operator]
-        mature(today, by=by)
+        mature_one(da, account, today, by)  # this RD only, not every RD due
         db.session.refresh(account)
         if account.status == "closed":
             return []
@@ -515,16 +554,12 @@ def close(
     entries = []
     amount = account.balance_paise
     if amount > 0:
-        line, where = deposits.payout_line(account, amount, mode, to_account_no)
         entries.append(
-            ledger.post(
-                [Line.dr(account, amount, "Deposit paid out"), line],
-                kind="withdrawal" if mode == "cash" else "transfer",
-                narration=f"RD {account.account_no} closed: {format_inr(amount)} paid {'in cash' if mode == 'cash' else 'to ' + where}",
-                reference=account.account_no,
-                **post_kw,
+            deposits.pay_out(
+                account, amount, mode, to_account_no, by=by, form60_ref=form60_ref, post_kw=post_kw,
+                narration=f"RD {account.account_no} closed: {format_inr(amount)} paid",
             )
-        )
+        )  # fmt: skip
     deposits.mark_closed(account, today, reason or "Matured deposit paid out")
     db.session.flush()
     return entries

@@ -141,8 +141,10 @@ def accumulate_until(on: date, *, commit_each_day: bool = False) -> int:
 
     ``commit_each_day`` (batch runs: CLI, catch-up) commits after each day, so a long
     catch-up neither holds one huge transaction nor keeps every day's old row versions
-    (PostgreSQL can prune them in place only once they are committed).
+    (PostgreSQL can prune them in place only once they are committed). A date after the open
+    business date is refused before anything is added (its balances are not known yet).
     """
+    deposits.check_not_after_business_date(on)
     sp = SbDailyProduct.__table__
     acc = Account.__table__
     first = db.session.scalar(
@@ -255,13 +257,16 @@ def credit_interest(period_end: date, *, chunk_size: int = CHUNK, commit_chunks:
     credited for the period are skipped. ``commit_chunks`` commits after each chunk (CLI).
     """
     result = CreditResult()
+    on = calendar.current_business_date()
+    if period_end > on:  # checked before anything is accumulated or credited
+        raise ValidationError(
+            f"The period ending {period_end:%d-%m-%Y} has not ended yet (the business date is {on:%d-%m-%Y}).",
+            field="period_end",
+        )
     due = [p for p in _savings_products() if is_period_end(p, period_end)]
     if not due:
         return result
     accumulate_until(period_end, commit_each_day=commit_chunks)
-    on = calendar.current_business_date()
-    if period_end > on:
-        raise ValidationError(f"The period ending {period_end:%d-%m-%Y} has not ended yet.", field="period_end")
     post_kw = {"value_date": period_end, "allow_backdate": period_end < on, "channel": "system"}
     mode = deposits.rounding()
     with_tds = bool(current_app.config.get("SB_INTEREST_TDS", False))
@@ -359,7 +364,13 @@ def credit_interest(period_end: date, *, chunk_size: int = CHUNK, commit_chunks:
 
 
 def close_account(
-    account: Account, *, mode: str, to_account_no: str | None, reason: str = "", by: StaffUser | None = None
+    account: Account,
+    *,
+    mode: str,
+    to_account_no: str | None,
+    reason: str = "",
+    by: StaffUser | None = None,
+    form60_ref: str | None = None,
 ) -> list[JournalEntry]:
     """Close a savings account: credit interest to date (up to yesterday), pay out the balance."""
     from app.models.deposits import DepositAccount as DA
@@ -397,15 +408,12 @@ def close_account(
     db.session.refresh(account)
     balance = account.balance_paise
     if balance > 0:
-        line, where = deposits.payout_line(account, balance, mode, to_account_no)
         entries.append(
-            ledger.post(
-                [Line.dr(account, balance, "Closing balance paid"), line],
-                kind="withdrawal" if mode == "cash" else "transfer",
-                narration=f"Closure of {account.account_no}: balance paid {'in cash' if mode == 'cash' else 'to ' + where}",
-                posted_by_id=posted_by,
+            deposits.pay_out(
+                account, balance, mode, to_account_no, by=by, form60_ref=form60_ref,
+                narration=f"Closure of {account.account_no}: balance paid",
             )
-        )
+        )  # fmt: skip
     for seg in _open_segments([account.id])[account.id]:
         seg.credited_on = on
     sb = daily_product(account)

@@ -83,7 +83,11 @@ def assess(account: Account, interest_paise: int, on: date) -> TdsDeduction:
     """Work out the TDS on an interest credit to ``account`` on ``on`` and record the row.
 
     The row is added to the session (``entry_id`` empty: the caller sets it once the
-    interest is posted). ``row.tds_paise`` is what to deduct (0 when nothing is due).
+    interest is posted). ``row.tds_paise`` is what to deduct (0 when nothing is due): the
+    year's TDS still due by the cumulative rule, but never more than this credit — the tax is
+    taken out of the interest being credited, so it can never overdraw the account it is
+    debited from. What is left over stays due for the year and, because the cumulative rule
+    subtracts only what was actually deducted, is taken from the next credit (decision 0011.11).
     """
     if interest_paise < 0:
         raise ValidationError("Interest cannot be negative.")
@@ -105,6 +109,8 @@ def assess(account: Account, interest_paise: int, on: date) -> TdsDeduction:
         has_pan=has_pan,
         exempt_15g_15h=form is not None,
     )
+    due = tds
+    tds = min(tds, interest_paise)
     if form is not None:
         reason, rate = ("form_15h" if form.form == "15H" else "form_15g"), Decimal(0)
     elif tds == 0 and before_interest + interest_paise <= threshold_paise(senior):
@@ -125,7 +131,35 @@ def assess(account: Account, interest_paise: int, on: date) -> TdsDeduction:
     )
     db.session.add(row)
     db.session.flush()
+    if due > tds:
+        audit.record(
+            "tds.shortfall",
+            "account",
+            account.account_no,
+            after={"fy": fy, "interest_paise": interest_paise, "due_paise": due, "deducted_paise": tds,
+                   "carried_paise": due - tds},
+        )  # fmt: skip
     return row
+
+
+def shortfall_paise(member_id: int, fy: str) -> int:
+    """TDS due for the year by the cumulative rule but not yet deducted (taken from the next credit)."""
+    member = db.session.get(Member, member_id)
+    if member is None or form_on_file(member_id, fy) is not None:
+        return 0
+    interest_sum, tds_sum = fy_totals(member_id, fy)
+    first = date(int(fy[:4]), 4, 1)
+    due = interest.tds_on_credit(
+        0,
+        interest_sum,
+        fy_tds_before_paise=tds_sum,
+        threshold_paise=threshold_paise(is_senior_for_fy(member, first)),
+        rate_pan=Decimal(str(_cfg("TDS_RATE_PAN", "10"))),
+        rate_no_pan=Decimal(str(_cfg("TDS_RATE_NO_PAN", "20"))),
+        has_pan=bool(member.pan),
+        exempt_15g_15h=False,
+    )
+    return due
 
 
 def post_deduction(

@@ -459,14 +459,41 @@ def cash_deposit(
         return _replay(done, account, amount_paise, "in")
     drawer = _operable_drawer(drawer, cashier)
     check_credit_target(account, amount_paise)
+    result = _take_cash(
+        drawer,
+        account,
+        amount_paise,
+        deposit_rules.credit_lines(account, amount_paise),
+        cashier=cashier,
+        narration=text,
+        form60_ref=form60_ref,
+        idempotency_key=idempotency_key,
+        channel=channel,
+    )
+    assert result.entry is not None
+    deposit_rules.after_credit(account, amount_paise, result.entry)
+    return result
+
+
+def _take_cash(
+    drawer: TellerDrawer,
+    account: Account,
+    amount_paise: int,
+    credit_lines: list[ledger.Line],
+    *,
+    cashier: StaffUser,
+    narration: str,
+    form60_ref: str | None,
+    idempotency_key: str | None,
+    channel: str,
+    kind: str = "deposit",
+) -> CashResult:
+    """PAN / Form 60 check, Dr drawer / Cr ``credit_lines``, and the cash register row."""
     proof = identity_proof(account, amount_paise, "in", form60_ref)
     entry = ledger.post(
-        [
-            ledger.Line.dr(drawer.account, amount_paise, "Cash received"),
-            *deposit_rules.credit_lines(account, amount_paise),
-        ],
-        kind="deposit",
-        narration=text,
+        [ledger.Line.dr(drawer.account, amount_paise, "Cash received"), *credit_lines],
+        kind=kind,
+        narration=narration,
         idempotency_key=idempotency_key,
         posted_by_id=cashier.id,
         branch_id=drawer.branch_id,
@@ -474,8 +501,111 @@ def cash_deposit(
         reference=account.account_no,
     )
     txn = _register(entry, drawer, account, "in", amount_paise, proof, cashier=cashier, channel=channel)
-    deposit_rules.after_credit(account, amount_paise, entry)
     return CashResult(account, amount_paise, "in", entry=entry, txn=txn, ctr_flag=over_ctr_threshold(account))
+
+
+def cashier_drawer(cashier: StaffUser | None) -> TellerDrawer:
+    """The acting cashier's open drawer for today, locked (DrawerNotOpen when there is none)."""
+    if cashier is None:
+        raise DrawerNotOpen(
+            "Cash is taken and paid only at the counter, from a cashier's open drawer; "
+            "no cashier is acting here. Use a transfer, or do it at the counter."
+        )
+    drawer = current_drawer(cashier)
+    if drawer is None:
+        raise DrawerNotOpen(
+            f"Cash goes through the acting cashier's drawer and {cashier.username} has no cash drawer open "
+            "today: use a transfer from or to the member's savings account (the member deposits or "
+            "withdraws the cash at the counter), or have a cashier with an open drawer do it.",
+            field="funding",
+        )
+    return _operable_drawer(drawer, cashier)
+
+
+def receive_cash(
+    account: Account,
+    amount_paise: int,
+    credit_lines: list[ledger.Line],
+    *,
+    cashier: StaffUser | None,
+    narration: str,
+    form60_ref: str | None = None,
+    idempotency_key: str | None = None,
+    channel: str = "branch",
+    kind: str = "deposit",
+) -> CashResult:
+    """Cash received for ``account`` outside the counter screen (e.g. a deposit opened with cash, shares).
+
+    The same rules as ``cash_deposit``: countable amount, the acting cashier's open drawer
+    (Dr drawer / Cr ``credit_lines``), PAN or Form 60 at the threshold, a cash register row
+    (so the CTR sees it). The caller has already checked the credit side.
+    """
+    check_amount(amount_paise, cash=True)
+    done = already_posted(idempotency_key)
+    if done is not None:
+        return _replay(done, account, amount_paise, "in")
+    drawer = cashier_drawer(cashier)
+    assert cashier is not None
+    return _take_cash(
+        drawer,
+        account,
+        amount_paise,
+        credit_lines,
+        cashier=cashier,
+        narration=narration,
+        form60_ref=form60_ref,
+        idempotency_key=idempotency_key,
+        channel=channel,
+        kind=kind,
+    )
+
+
+def pay_cash(
+    account: Account,
+    amount_paise: int,
+    *,
+    cashier: StaffUser | None,
+    narration: str,
+    form60_ref: str | None = None,
+    channel: str = "branch",
+    kind: str = "withdrawal",
+    idempotency_key: str | None = None,
+    approved_by: StaffUser | None = None,
+) -> CashResult:
+    """Pay out ``account``'s money in cash outside the counter screen (e.g. a closing balance).
+
+    The counter's withdrawal rules apply: countable amount, the acting cashier's open drawer
+    holding enough cash, PAN or Form 60 at the threshold, a cash register row. Unless a
+    checker already approved it (``approved_by``), a payout above LARGE_WITHDRAWAL_PAISE is
+    refused here (only the counter's withdrawal screen queues that approval): pay it to the
+    member's savings account instead. The caller has already checked the account may pay
+    this out (Dr account, no floor).
+    """
+    check_amount(amount_paise, cash=True)
+    large = int(setting("LARGE_WITHDRAWAL_PAISE"))
+    if amount_paise > large and approved_by is None:
+        raise ValidationError(
+            f"Cash payouts above {format_inr(large)} need a manager's approval at the counter: pay the "
+            f"{format_inr(amount_paise)} to the member's savings account and withdraw it at the counter.",
+            field="mode",
+        )
+    drawer = cashier_drawer(cashier)
+    assert cashier is not None
+    proof = identity_proof(account, amount_paise, "out", form60_ref)
+    _check_drawer_cash(drawer, amount_paise)
+    return _post_withdrawal(
+        drawer,
+        account,
+        amount_paise,
+        floor=0,
+        proof=proof,
+        cashier=cashier,
+        narration=narration,
+        channel=channel,
+        idempotency_key=idempotency_key,
+        approved_by=approved_by,
+        kind=kind,
+    )
 
 
 def _post_withdrawal(
@@ -490,13 +620,14 @@ def _post_withdrawal(
     channel: str,
     idempotency_key: str | None,
     approved_by: StaffUser | None = None,
+    kind: str = "withdrawal",
 ) -> CashResult:
     entry = ledger.post(
         [
             ledger.Line.dr(account, amount_paise, floor_paise=floor),
             ledger.Line.cr(drawer.account, amount_paise, "Cash paid"),
         ],
-        kind="withdrawal",
+        kind=kind,
         narration=narration,
         idempotency_key=idempotency_key,
         posted_by_id=cashier.id,
@@ -607,7 +738,7 @@ def _execute_withdrawal(req: ApprovalRequest, checker: StaffUser) -> dict:
         cashier=maker,
         narration=data["narration"],
         channel=data.get("channel") or "branch",
-        idempotency_key=f"approval:{req.id}",
+        idempotency_key=data.get("key") or f"approval:{req.id}",
         approved_by=checker,
     )
     assert result.entry is not None

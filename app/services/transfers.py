@@ -107,7 +107,7 @@ def transfer(
             idempotency_key=idempotency_key,
         )  # same request: returns the posted entry; a different one: IdempotencyConflict
         return TransferResult(source, target, amount_paise, entry=entry, replayed=True)
-    if idempotency_key:
+    if idempotency_key and approved_by is None:
         waiting = _pending_for_key(idempotency_key)
         if waiting is not None:
             return TransferResult(source, target, amount_paise, approval=waiting, replayed=True)
@@ -192,7 +192,7 @@ def _execute_large(req: ApprovalRequest, checker: StaffUser) -> dict:
         narration=data.get("narration"),
         maker=maker,
         channel=data.get("channel") or "branch",
-        idempotency_key=f"approval:{req.id}",
+        idempotency_key=data.get("key") or f"approval:{req.id}",
         approved_by=checker,
     )
     assert result.entry is not None

@@ -12,7 +12,19 @@ from app.models.ledger import Account, JournalEntry
 from app.services import approvals, coa, deposit_rules, deposits, ledger, savings, uow
 from app.services.deposits import OpenRequest
 from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from tests.deposit_helpers import cash_in, entries_since, last_entry_id, lines_of, member, move_to, open_sb
+from tests.deposit_helpers import (
+    F60,
+    cash_in,
+    cashier,
+    drawer_no,
+    entries_since,
+    last_entry_id,
+    lines_of,
+    member,
+    move_to,
+    open_sb,
+)
+from tests.teller_helpers import fund_vault
 
 
 @pytest.fixture
@@ -25,6 +37,10 @@ def dep_books(books):
 @pytest.fixture
 def staff(dep_books, make_user):
     return {role: make_user(role) for role in ("clerk", "manager", "admin")}
+
+
+def _count_deposit_accounts() -> int:
+    return db.session.scalar(select(func.count()).select_from(Account).where(Account.kind != "drawer")) or 0
 
 
 def _count(model) -> int:
@@ -43,7 +59,10 @@ def test_open_savings_with_product_prefixed_check_digit_numbers(dep_books):
     assert not deposits.valid_account_no(wrong)
     (entry, _) = entries_since(start)
     assert entry.kind == "deposit"
-    assert lines_of(entry) == [(coa.VAULT_CASH, None, 1_000_00, 0), (coa.SB_DEPOSITS, a.account_no, 0, 1_000_00)]
+    assert lines_of(entry) == [
+        (coa.TELLER_CASH, drawer_no(), 1_000_00, 0),
+        (coa.SB_DEPOSITS, a.account_no, 0, 1_000_00),
+    ]
     assert (a.kind, a.member_id, a.status, a.opened_on) == ("savings", m.id, "active", date(2026, 4, 1))
     sb = db.session.get(SbDailyProduct, a.id)
     assert (sb.rate_bp, sb.period_start, sb.last_product_date, sb.product_paise) == (
@@ -70,9 +89,11 @@ def test_open_savings_with_product_prefixed_check_digit_numbers(dep_books):
 def test_only_active_members_with_approved_kyc(dep_books, member_kw, message):
     m = member(**member_kw)
     with pytest.raises(ValidationError, match=message):
-        deposits.open_account(OpenRequest(member_no=m.member_no, kind="savings", amount_paise=1_000_00))
+        deposits.open_account(
+            OpenRequest(form60_ref=F60, member_no=m.member_no, kind="savings", amount_paise=1_000_00), by=cashier()
+        )
     db.session.rollback()
-    assert _count(Account) == 0 and _count(JournalEntry) == 0
+    assert _count_deposit_accounts() == 0 and _count(JournalEntry) == 0
 
 
 @pytest.mark.parametrize(
@@ -105,7 +126,7 @@ def test_bad_opening_requests_post_nothing(dep_books, request_kw, message):
     open_sb(m, 1_000_00)
     before_entries, before_accounts = _count(JournalEntry), _count(Account)
     with pytest.raises(ValidationError, match=message):
-        deposits.open_account(OpenRequest(member_no=m.member_no, **request_kw))
+        deposits.open_account(OpenRequest(form60_ref=F60, member_no=m.member_no, **request_kw), by=cashier())
     db.session.rollback()
     assert (_count(JournalEntry), _count(Account)) == (before_entries, before_accounts)
 
@@ -116,21 +137,24 @@ def test_transfer_funding_keeps_the_sb_minimum_and_is_for_own_accounts_only(dep_
     with pytest.raises(ledger.InsufficientFunds, match=r"₹9,500\.00 available"):
         deposits.open_account(
             OpenRequest(
+                form60_ref=F60,
                 member_no=m.member_no,
                 kind="fd",
                 amount_paise=9_600_00,
                 months=12,
                 funding_mode="transfer",
                 from_account_no=sb.account_no,
-            )
+            ),
+            by=cashier(),
         )
     db.session.rollback()
     with pytest.raises(ValidationError, match="does not belong"):
         deposits.open_account(
             OpenRequest(
+            form60_ref=F60,
                 member_no=other.member_no, kind="fd", amount_paise=5_000_00, months=12, funding_mode="transfer",
                 from_account_no=sb.account_no, maturity_action="auto_renew",
-            )
+            ), by=cashier()
         )  # fmt: skip
 
 
@@ -143,12 +167,14 @@ def test_joint_holders_and_nominee(dep_books):
     uow.commit()
     acc = deposits.open_account(
         OpenRequest(
+            form60_ref=F60,
             member_no=m.member_no,
             kind="savings",
             amount_paise=1_000_00,
             joint_member_nos=[second.member_no],
             nominee_id=nominee.id,
-        )
+        ),
+        by=cashier(),
     )
     uow.commit()
     assert [h.member_no for h in deposits.holders(acc)] == [second.member_no]
@@ -158,8 +184,13 @@ def test_joint_holders_and_nominee(dep_books):
     with pytest.raises(ValidationError, match="only active members"):
         deposits.open_account(
             OpenRequest(
-                member_no=m.member_no, kind="savings", amount_paise=1_000_00, joint_member_nos=[applicant.member_no]
-            )
+                form60_ref=F60,
+                member_no=m.member_no,
+                kind="savings",
+                amount_paise=1_000_00,
+                joint_member_nos=[applicant.member_no],
+            ),
+            by=cashier(),
         )
     db.session.rollback()
     assert _count(AccountHolder) == 1
@@ -189,7 +220,7 @@ def test_freeze_and_unfreeze_need_a_different_approver(staff):
         cash_in(acc, 100_00)
     db.session.rollback()
     with pytest.raises(ValidationError, match="frozen"):
-        deposits.close_account(acc, mode="cash")
+        deposits.close_account(acc, mode="cash", by=cashier())
     db.session.rollback()
     req2 = deposits.submit_status_change(acc, "unfreeze", "Order vacated", maker=checker)
     uow.commit()
@@ -223,8 +254,10 @@ def test_close_savings_pays_balance_plus_interest_to_date(dep_books):
     m = member()
     acc = open_sb(m, 10_000_00)  # 3.50 %
     move_to(date(2026, 5, 11))
+    fund_vault(1_000_00)  # the drawer's float (the vault's cash) must cover ₹10,038
+    clerk = cashier()
     before = last_entry_id()
-    deposits.close_account(acc, mode="cash")
+    deposits.close_account(acc, mode="cash", by=clerk)
     uow.commit()
     # Interest to 10-05 (the day before closing): 10,000 × 40 days × 3.5 / 36500 = 38.3562 → ₹38
     interest_entry, payout = entries_since(before)
@@ -232,11 +265,14 @@ def test_close_savings_pays_balance_plus_interest_to_date(dep_books):
         (coa.EXP_SB_INTEREST, None, 38_00, 0),
         (coa.SB_DEPOSITS, acc.account_no, 0, 38_00),
     ]
-    assert lines_of(payout) == [(coa.SB_DEPOSITS, acc.account_no, 10_038_00, 0), (coa.VAULT_CASH, None, 0, 10_038_00)]
+    assert lines_of(payout) == [
+        (coa.SB_DEPOSITS, acc.account_no, 10_038_00, 0),
+        (coa.TELLER_CASH, drawer_no(), 0, 10_038_00),
+    ]
     db.session.expire_all()
     assert (acc.status, acc.balance_paise, acc.closed_on) == ("closed", 0, date(2026, 5, 11))
     with pytest.raises(ValidationError, match="already closed"):
-        deposits.close_account(acc, mode="cash")
+        deposits.close_account(acc, mode="cash", by=cashier())
     assert ledger.verify().ok
 
 
@@ -244,11 +280,14 @@ def test_sb_with_linked_deposits_cannot_close(dep_books):
     m = member()
     sb = open_sb(m, 1_000_00)
     deposits.open_account(
-        OpenRequest(member_no=m.member_no, kind="fd", amount_paise=5_000_00, months=12, payout="quarterly")
+        OpenRequest(
+            form60_ref=F60, member_no=m.member_no, kind="fd", amount_paise=5_000_00, months=12, payout="quarterly"
+        ),
+        by=cashier(),
     )
     uow.commit()
     with pytest.raises(ValidationError, match="pay into or draw from"):
-        deposits.close_account(sb, mode="cash")
+        deposits.close_account(sb, mode="cash", by=cashier())
 
 
 def test_savings_withdrawal_floor_is_the_product_minimum(dep_books):

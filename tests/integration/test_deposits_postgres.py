@@ -11,7 +11,7 @@ from app.models.deposits import DepositAccount, SbDailyProduct
 from app.models.ledger import Account, GLAccount, JournalEntry, JournalLine
 from app.services import coa, deposits, fixed_deposits, ledger, savings, uow
 from app.services.deposits import OpenRequest
-from tests.deposit_helpers import cash_in, member, move_to, open_sb
+from tests.deposit_helpers import F60, cash_in, cashier, member, move_to, open_sb
 
 pytestmark = pytest.mark.postgres
 
@@ -163,13 +163,15 @@ def test_deposit_flows_on_postgresql(pg_books):
     sb = open_sb(m, 2_00_000_00)
     fd = deposits.open_account(
         OpenRequest(
+            form60_ref=F60,
             member_no=m.member_no,
             kind="fd",
             amount_paise=1_00_000_00,
             months=12,
             funding_mode="transfer",
             from_account_no=sb.account_no,
-        )
+        ),
+        by=cashier(),
     )
     uow.commit()
     move_to(date(2026, 6, 30))

@@ -15,7 +15,17 @@ from app.models.deposits import DepositAccount, TdsDeduction
 from app.models.ledger import JournalEntry
 from app.services import coa, deposits, fixed_deposits, ledger, uow
 from app.services.deposits import OpenRequest
-from tests.deposit_helpers import entries_since, last_entry_id, lines_of, member, move_to, open_sb
+from tests.deposit_helpers import (
+    F60,
+    cashier,
+    drawer_no,
+    entries_since,
+    last_entry_id,
+    lines_of,
+    member,
+    move_to,
+    open_sb,
+)
 
 
 @pytest.fixture
@@ -27,7 +37,10 @@ def fd_books(books):
 
 def _open(m, principal, months=0, days=0, **kw):
     acc = deposits.open_account(
-        OpenRequest(member_no=m.member_no, kind="fd", amount_paise=principal, months=months, days=days, **kw)
+        OpenRequest(
+            form60_ref=F60, member_no=m.member_no, kind="fd", amount_paise=principal, months=months, days=days, **kw
+        ),
+        by=cashier(),
     )
     uow.commit()
     return acc
@@ -241,8 +254,9 @@ def test_premature_closure_of_a_payout_fd_recovers_interest_paid_beyond_the_new_
     fixed_deposits.pay_due_payouts(date(2026, 7, 1))  # ₹1,813 paid
     uow.commit()
     move_to(date(2026, 8, 1))
+    clerk = cashier()  # the drawer opens with the vault's cash as its float
     before = last_entry_id()
-    deposits.close_account(fd, mode="cash")
+    deposits.close_account(fd, mode="cash", by=clerk, form60_ref=F60)
     uow.commit()
     # 122 days: the 46–179 day rate was 5.75 % − 1 % = 4.75 %, simple (< 180 days):
     # 1,00,000 × 4.75 × 122 / 36500 = 1,587.6712 → ₹1,588; already paid ₹1,813 → recover ₹225
@@ -251,7 +265,10 @@ def test_premature_closure_of_a_payout_fd_recovers_interest_paid_beyond_the_new_
         (coa.EXP_FD_INTEREST, None, 0, 225_00),
         (coa.FD_DEPOSITS, fd.account_no, 225_00, 0),
     ]
-    assert lines_of(paid) == [(coa.FD_DEPOSITS, fd.account_no, 99_775_00, 0), (coa.VAULT_CASH, None, 0, 99_775_00)]
+    assert lines_of(paid) == [
+        (coa.FD_DEPOSITS, fd.account_no, 99_775_00, 0),
+        (coa.TELLER_CASH, drawer_no(), 0, 99_775_00),
+    ]
     db.session.expire_all()
     assert fd.status == "closed" and sb.balance_paise == 1_000_00 + 1_813_00
     assert ledger.verify().ok

@@ -17,7 +17,18 @@ from app.services import coa, deposit_rules, deposits, ledger, recurring_deposit
 from app.services.deposits import OpenRequest
 from app.services.errors import ValidationError
 from app.services.ledger import Line
-from tests.deposit_helpers import cash_out, entries_since, last_entry_id, lines_of, member, move_to, open_sb
+from tests.deposit_helpers import (
+    F60,
+    cash_out,
+    cashier,
+    drawer_no,
+    entries_since,
+    last_entry_id,
+    lines_of,
+    member,
+    move_to,
+    open_sb,
+)
 
 
 @pytest.fixture
@@ -29,7 +40,10 @@ def rd_books(books):
 
 def _open_rd(m, installment, months, **kw):
     acc = deposits.open_account(
-        OpenRequest(member_no=m.member_no, kind="rd", installment_paise=installment, months=months, **kw)
+        OpenRequest(
+            form60_ref=F60, member_no=m.member_no, kind="rd", installment_paise=installment, months=months, **kw
+        ),
+        by=cashier(),
     )
     uow.commit()
     return acc
@@ -59,7 +73,10 @@ def test_schedule_standing_instruction_late_fee_and_maturity_from_actual_instalm
     start = last_entry_id()
     rd = _open_rd(m, 1_000_00, 12, si_account_no=sb.account_no)
     (opening,) = entries_since(start)
-    assert lines_of(opening) == [(coa.VAULT_CASH, None, 1_000_00, 0), (coa.RD_DEPOSITS, rd.account_no, 0, 1_000_00)]
+    assert lines_of(opening) == [
+        (coa.TELLER_CASH, drawer_no(), 1_000_00, 0),
+        (coa.RD_DEPOSITS, rd.account_no, 0, 1_000_00),
+    ]
     da = db.session.scalar(select(DepositAccount).where(DepositAccount.account_id == rd.id))
     # All 12 on time: Σ 1,000 × 1.016875^(m/3), m = 12 … 1 = 12,445.3800 → interest ₹445
     assert (da.rate_bp, da.maturity_date, da.expected_interest_paise) == (675, date(2027, 4, 1), 445_00)
@@ -161,7 +178,15 @@ def test_rd_instalment_must_match_and_tenure_must_be_supported(rd_books):
     m = member()
     with pytest.raises(ValidationError, match="does not match the instalment"):
         deposits.open_account(
-            OpenRequest(member_no=m.member_no, kind="rd", installment_paise=1_000_00, amount_paise=900_00, months=12)
+            OpenRequest(
+                form60_ref=F60,
+                member_no=m.member_no,
+                kind="rd",
+                installment_paise=1_000_00,
+                amount_paise=900_00,
+                months=12,
+            ),
+            by=cashier(),
         )
     with pytest.raises(ValidationError, match="no rate for 3 months"):
         _open_rd(m, 1_000_00, 3)

@@ -11,7 +11,7 @@ from app.services import coa, deposits, fixed_deposits, ledger, tds, uow
 from app.services.deposits import OpenRequest
 from app.services.errors import Conflict, ValidationError
 from app.services.ledger import Line
-from tests.deposit_helpers import entries_since, last_entry_id, lines_of, member, move_to, open_sb
+from tests.deposit_helpers import F60, cashier, entries_since, last_entry_id, lines_of, member, move_to, open_sb
 
 
 @pytest.fixture
@@ -24,8 +24,15 @@ def tds_books(books):
 def _fd(m, principal=10_000_00, **kw):
     acc = deposits.open_account(
         OpenRequest(
-            member_no=m.member_no, kind="fd", amount_paise=principal, months=12, maturity_action="auto_renew", **kw
-        )
+            form60_ref=F60,
+            member_no=m.member_no,
+            kind="fd",
+            amount_paise=principal,
+            months=12,
+            maturity_action="auto_renew",
+            **kw,
+        ),
+        by=cashier(),
     )
     uow.commit()
     return acc
@@ -44,7 +51,10 @@ def _credit(acc, paise, on=None):
 def test_cumulative_fd_crossing_the_threshold_at_maturity(tds_books):
     m = member(pan="ABCPK1234F")
     sb = open_sb(m, 1_000_00)
-    fd = deposits.open_account(OpenRequest(member_no=m.member_no, kind="fd", amount_paise=10_00_000_00, months=12))
+    fd = deposits.open_account(
+        OpenRequest(form60_ref=F60, member_no=m.member_no, kind="fd", amount_paise=10_00_000_00, months=12),
+        by=cashier(),
+    )
     uow.commit()
     move_to(date(2027, 4, 1))
     before = last_entry_id()
@@ -137,7 +147,10 @@ def test_payout_tds_is_debited_from_the_sb_that_received_it_and_the_register_lis
     big = _fd(m)
     _credit(big, 60_000_00)  # already ₹6,000 deducted this year
     fd = deposits.open_account(
-        OpenRequest(member_no=m.member_no, kind="fd", amount_paise=1_00_000_00, months=12, payout="quarterly")
+        OpenRequest(
+            form60_ref=F60, member_no=m.member_no, kind="fd", amount_paise=1_00_000_00, months=12, payout="quarterly"
+        ),
+        by=cashier(),
     )
     uow.commit()
     move_to(date(2026, 7, 1))

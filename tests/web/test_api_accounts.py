@@ -7,7 +7,9 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models.ledger import Account, JournalEntry
-from app.services import deposits, tokens, uow
+from app.models.teller import CashTransaction
+from app.models.users import StaffUser
+from app.services import deposits, teller, tokens, uow
 from tests.conftest import PASSWORD
 from tests.deposit_helpers import cash_in, member, move_to, open_sb
 
@@ -43,6 +45,13 @@ def test_open_savings_is_idempotent(dep, client, make_user):
     auth = _token(client, make_user, "clerk")
     m = member()
     body = {"member_no": m.member_no, "type": "savings", "principal": "1,000", "funding": {"mode": "cash"}}
+    no_drawer = client.post("/api/v1/accounts", json=body, headers={**auth, "Idempotency-Key": "open-sb-0"})
+    # Cash goes into the API user's own open drawer (counter rules); without one, nothing happens.
+    assert no_drawer.status_code == 409 and no_drawer.get_json()["type"].endswith("/drawer-not-open")
+    assert _count(Account) == 0 and _count(JournalEntry) == 0
+    clerk = db.session.scalar(select(StaffUser).where(StaffUser.username == "api_clerk"))
+    teller.open_drawer(clerk, 0)
+    uow.commit()
     first = client.post("/api/v1/accounts", json=body, headers={**auth, "Idempotency-Key": "open-sb-1"})
     assert first.status_code == 201, first.get_json()
     data = first.get_json()
@@ -51,7 +60,9 @@ def test_open_savings_is_idempotent(dep, client, make_user):
     assert deposits.valid_account_no(data["account_no"])
     again = client.post("/api/v1/accounts", json=body, headers={**auth, "Idempotency-Key": "open-sb-1"})
     assert again.status_code == 201 and again.get_json() == data and again.headers["Idempotent-Replayed"] == "true"
-    assert _count(Account) == 1 and _count(JournalEntry) == 1
+    assert _count(Account) == 2 and _count(JournalEntry) == 1  # the drawer and the new account
+    txn = db.session.scalar(select(CashTransaction))
+    assert (txn.direction, txn.amount_paise, txn.cashier_id, txn.channel) == ("in", 1_000_00, clerk.id, "api")
     other = client.post(
         "/api/v1/accounts", json={**body, "principal": "2000"}, headers={**auth, "Idempotency-Key": "open-sb-1"}
     )
@@ -116,11 +127,11 @@ def test_kyc_pending_member_and_roles(dep, client, make_user):
         headers={**auth, "Idempotency-Key": "kyc-1"},
     )
     assert response.status_code == 422 and "KYC is submitted" in response.get_json()["detail"]
-    cashier = _token(client, make_user, "cashier")
+    auditor = _token(client, make_user, "auditor")
     refused = client.post(
         "/api/v1/accounts",
         json={"member_no": pending.member_no, "type": "savings"},
-        headers={**cashier, "Idempotency-Key": "k"},
+        headers={**auditor, "Idempotency-Key": "k"},
     )
     assert refused.status_code == 403
 

@@ -9,9 +9,11 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models.approvals import ApprovalRequest
 from app.models.ledger import Account, JournalEntry
-from app.services import approvals, deposits, fixed_deposits, uow
+from app.models.teller import CashTransaction
+from app.services import approvals, deposits, fixed_deposits, teller, uow
 from app.services.deposits import OpenRequest
-from tests.deposit_helpers import cash_in, member, move_to, open_sb
+from tests.deposit_helpers import F60, cash_in, cashier, member, move_to, open_sb
+from tests.teller_helpers import fund_vault
 
 HX = {"HX-Request": "true"}
 
@@ -39,7 +41,7 @@ def test_clerk_opens_an_fd_with_the_form(dep, client, login):
             "member_no": m.member_no, "kind": "fd", "product_code": "", "amount": "10,000", "months": "12",
             "days": "", "installment": "", "payout": "quarterly", "maturity_action": "credit_sb",
             "funding_mode": "transfer", "from_account": sb.account_no, "payout_account": "", "si_account": "",
-            "joint_holders": "", "nominee_id": "",
+            "joint_holders": "", "nominee_id": "", "nonce": "n-fd-1",
         },
     )  # fmt: skip
     assert response.status_code == 302, response.get_data(as_text=True)
@@ -66,7 +68,7 @@ def test_bad_open_input_is_shown_and_nothing_is_posted(dep, client, login, field
     m = member()
     before = _entries()
     data = {"member_no": m.member_no, "kind": "fd", "amount": "5000", "months": "12", "payout": "cumulative",
-            "maturity_action": "auto_renew", "funding_mode": "cash"}  # fmt: skip
+            "maturity_action": "auto_renew", "funding_mode": "cash", "nonce": "n-bad"}  # fmt: skip
     data.update(fields)
     response = client.post("/staff/deposits/open", data=data)
     assert response.status_code == 422
@@ -79,7 +81,13 @@ def test_applicant_and_kyc_pending_members_are_refused(dep, client, login):
     applicant = member(status="applicant", kyc_status="pending")
     response = client.post(
         "/staff/deposits/open",
-        data={"member_no": applicant.member_no, "kind": "savings", "amount": "1000", "funding_mode": "cash"},
+        data={
+            "member_no": applicant.member_no,
+            "kind": "savings",
+            "amount": "1000",
+            "funding_mode": "cash",
+            "nonce": "n",
+        },
     )
     assert response.status_code == 422 and "only active members" in response.get_data(as_text=True)
     card = client.get(f"/staff/deposits/member-lookup?member_no={applicant.member_no}", headers=HX)
@@ -150,24 +158,63 @@ def test_freeze_request_and_approval(dep, client, login, make_user):
 
 
 def test_close_savings_from_the_account_page(dep, client, login):
-    login("manager")
+    manager = login("manager")
     acc = open_sb(member(), 5_000_00)
     refused = client.post(f"/staff/deposits/{acc.account_no}/close", data={"mode": "cash"})
     assert refused.status_code == 422 and "Tick to confirm" in refused.get_data(as_text=True)
-    response = client.post(
-        f"/staff/deposits/{acc.account_no}/close", data={"mode": "cash", "confirm": "y", "reason": "Moving away"}
-    )
+    before = _entries()
+    data = {"mode": "cash", "confirm": "y", "reason": "Moving away"}
+    no_drawer = client.post(f"/staff/deposits/{acc.account_no}/close", data=data)
+    # Cash is paid from the acting user's own drawer; without one, nothing is posted.
+    assert no_drawer.status_code == 422 and "no cash drawer open" in no_drawer.get_data(as_text=True)
+    assert _entries() == before
+    fund_vault(5_000_00)
+    teller.open_drawer(manager, 5_000_00)
+    uow.commit()
+    response = client.post(f"/staff/deposits/{acc.account_no}/close", data=data)
     assert response.status_code == 302
     db.session.expire_all()
     assert acc.status == "closed" and acc.balance_paise == 0
+    txn = db.session.scalar(
+        select(CashTransaction).where(CashTransaction.account_id == acc.id, CashTransaction.direction == "out")
+    )
+    assert (txn.direction, txn.amount_paise, txn.cashier_id) == ("out", 5_000_00, manager.id)
+    assert teller.current_drawer(manager).account.balance_paise == 0
+
+
+def test_double_submitted_open_form_opens_one_account(dep, client, login):
+    login("clerk")
+    m = member(name="Kavita Joshi")
+    sb = open_sb(m, 20_000_00)
+    data = {
+        "member_no": m.member_no, "kind": "fd", "amount": "10,000", "months": "12", "payout": "cumulative",
+        "maturity_action": "credit_sb", "funding_mode": "transfer", "from_account": sb.account_no,
+        "nonce": "same-token",
+    }  # fmt: skip
+    first = client.post("/staff/deposits/open", data=data)
+    second = client.post("/staff/deposits/open", data=data)
+    assert first.status_code == 302, first.get_data(as_text=True)[-3000:]
+    assert second.status_code == 302, second.get_data(as_text=True)[-3000:]
+    assert first.headers["Location"] == second.headers["Location"]
+    assert db.session.scalar(select(func.count()).select_from(Account).where(Account.kind == "fd")) == 1
+    db.session.expire_all()
+    assert sb.balance_paise == 10_000_00  # debited once
+    third = client.post("/staff/deposits/open", data={**data, "amount": "5,000", "nonce": "another-token"})
+    assert third.status_code == 302
+    assert db.session.scalar(select(func.count()).select_from(Account).where(Account.kind == "fd")) == 2
 
 
 def test_rd_and_fd_pages_show_schedule_and_premature_quote(dep, client, login):
     login("manager")
     m = member()
     open_sb(m, 1_000_00)
-    rd = deposits.open_account(OpenRequest(member_no=m.member_no, kind="rd", installment_paise=500_00, months=12))
-    fd = deposits.open_account(OpenRequest(member_no=m.member_no, kind="fd", amount_paise=1_00_000_00, months=12))
+    rd = deposits.open_account(
+        OpenRequest(member_no=m.member_no, kind="rd", installment_paise=500_00, months=12), by=cashier()
+    )
+    fd = deposits.open_account(
+        OpenRequest(member_no=m.member_no, kind="fd", amount_paise=1_00_000_00, months=12, form60_ref=F60),
+        by=cashier(),
+    )
     uow.commit()
     move_to(date(2026, 10, 1))
     rd_html = client.get(f"/staff/deposits/{rd.account_no}").get_data(as_text=True)

@@ -76,6 +76,7 @@ OPEN_ACCOUNT = schema(
         funding=obj(
             mode=string(enum=["cash", "transfer"]),
             from_account=string("Member's savings account (mode transfer)"),
+            form60_ref=string("Mode cash: reference of a Form 60 collected now (₹50,000+ without PAN)"),
         ),
         joint_holders=array(string(), "Member numbers of joint holders"),
         nominee_id=integer("One of the member's registered nominees"),
@@ -251,6 +252,7 @@ def open_request(data: dict[str, Any]) -> deposits.OpenRequest:
         maturity_action=_text(data, "maturity_action") or "credit_sb",
         funding_mode=_text(funding, "mode") or "cash",
         from_account_no=_text(funding, "from_account"),
+        form60_ref=_text(funding, "form60_ref"),
         payout_account_no=_text(data, "payout_account"),
         si_account_no=_text(data, "si_account"),
         joint_member_nos=joint,
@@ -304,7 +306,8 @@ def _line_json(ln: passbook.StatementLine) -> dict[str, Any]:
     tags=["accounts"],
     description="For an active member with approved KYC. FD needs `principal` and a tenure (`months`, "
     "`days`); RD needs `installment` and `months` (the first instalment is collected now). Money comes "
-    "from vault cash or by transfer from the member's savings account (`funding`).",
+    "in cash — received into the API user's open cash drawer under the counter's rules (PAN or Form 60 "
+    "at ₹50,000, cash register) — or by transfer from the member's savings account (`funding`).",
     request=OPEN_ACCOUNT,
     responses={201: ("The new account", ACCOUNT)},
 )

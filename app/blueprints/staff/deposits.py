@@ -15,11 +15,12 @@ from flask import Response, abort, current_app, flash, make_response, redirect, 
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import or_, select
-from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import Length, Optional
+from wtforms import BooleanField, HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
 
 from app import navigation
 from app.blueprints.staff import bp
+from app.blueprints.staff.teller_forms import new_nonce
 from app.extensions import db
 from app.models.deposits import DEPOSIT_KINDS, FD_PAYOUTS, MATURITY_ACTIONS, DepositAccount, DepositProduct
 from app.models.ledger import Account
@@ -123,6 +124,10 @@ class OpenForm(FlaskForm):
     si_account = StringField("Standing instruction from savings account", validators=[Length(max=20)])
     joint_holders = StringField("Joint holders (member numbers, comma-separated)", validators=[Length(max=100)])
     nominee_id = SelectField("Nominee", choices=[("", "None")], validate_choice=False)
+    form60_ref = StringField(
+        "Form 60 reference (cash of ₹50,000+ without PAN)", validators=[Optional(), Length(max=40)]
+    )
+    nonce = HiddenField(validators=[DataRequired(message="The form expired; open it again."), Length(max=40)])
 
 
 class StatusForm(FlaskForm):
@@ -133,6 +138,9 @@ class StatusForm(FlaskForm):
 class CloseForm(FlaskForm):
     mode = SelectField("Pay out", choices=[("transfer", "To savings account"), ("cash", "In cash")], default="transfer")
     to_account = StringField("Savings account", validators=[Length(max=20)])
+    form60_ref = StringField(
+        "Form 60 reference (cash of ₹50,000+ without PAN)", validators=[Optional(), Length(max=40)]
+    )
     reason = StringField("Reason", validators=[Length(max=200)])
     confirm = BooleanField("I have checked the figures with the member")
 
@@ -269,6 +277,7 @@ def _open_request(form: OpenForm) -> deposits.OpenRequest | None:
         si_account_no=(form.si_account.data or "").strip() or None,
         joint_member_nos=[x.strip() for x in (form.joint_holders.data or "").split(",") if x.strip()],
         nominee_id=int(nominee) if nominee and str(nominee).isdigit() else None,
+        form60_ref=(form.form60_ref.data or "").strip() or None,
     )
 
 
@@ -295,6 +304,7 @@ def deposit_open():
     """Open a savings, fixed or recurring deposit for a member."""
     form = OpenForm()
     if request.method == "GET":
+        form.nonce.data = new_nonce()  # one-time token: a double submit opens one account
         form.member_no.data = request.args.get("member_no", form.member_no.data)
         if request.args.get("kind") in DEPOSIT_KINDS:
             form.kind.data = request.args["kind"]
@@ -305,7 +315,7 @@ def deposit_open():
     if req is None:
         return _open_page(form, 422)
     try:
-        account = deposits.open_account(req, by=_me())
+        account = deposits.open_account(req, by=_me(), idempotency_key=f"open:{_me().id}:{form.nonce.data}")
     except DomainError as exc:
         db.session.rollback()
         _place_open_error(form, exc)
@@ -481,7 +491,7 @@ def deposit_close(account_no: str):
     try:
         entries = deposits.close_account(
             account, mode=form.mode.data, to_account_no=(form.to_account.data or "").strip() or None,
-            reason=form.reason.data or "", by=_me(),
+            reason=form.reason.data or "", by=_me(), form60_ref=(form.form60_ref.data or "").strip() or None,
         )  # fmt: skip
     except DomainError as exc:
         db.session.rollback()
