@@ -51,6 +51,9 @@ def seed(today: date | None = None) -> list[str]:
     from app.services import demo_deposits, demo_members, teller
 
     teller.seed_demo_vault()
+    cashier = staff_auth.find_by_username("cashier")
+    if cashier is not None and teller.current_drawer(cashier) is None:
+        teller.open_drawer(cashier, 0)  # the demo day's cash (fees, shares, deposits) lands here
     extra = demo_members.seed_members()
     extra += demo_deposits.seed_deposits()
     uow.commit()

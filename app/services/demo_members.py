@@ -189,9 +189,10 @@ def seed_members(*, rng_seed: int = 2026) -> list[str]:
         return []
     today = calendar.current_business_date()
     rng = random.Random(rng_seed)  # noqa: S311  (demo data, not security)
-    clerk, manager = _staff("clerk"), _staff("manager")
+    clerk, manager, cashier = _staff("clerk"), _staff("manager"), _staff("cashier")
     branch = db.session.scalar(select(Branch).order_by(Branch.id))
     clerk_actor = staff_auth.actor_for(clerk)
+    cashier_actor = staff_auth.actor_for(cashier)
     manager_actor = staff_auth.actor_for(manager)
     used_mobiles: set[str] = set()
     counts: dict[str, int] = {}
@@ -274,11 +275,11 @@ def seed_members(*, rng_seed: int = 2026) -> list[str]:
         if person.plan == "kyc_approved":
             counts["KYC approved, not yet admitted"] = counts.get("KYC approved, not yet admitted", 0) + 1
             continue
-        with acting_as(clerk_actor):
+        with acting_as(cashier_actor):  # the fee and shares are paid in cash at the counter
             count = shares.min_shares() if minor else shares.min_shares() + person.extra_shares // 2
-            shares.admit(member, shares=count, mode="cash", by=clerk)
+            shares.admit(member, shares=count, mode="cash", by=cashier)
             if person.extra_shares - person.extra_shares // 2 > 0 and not minor:
-                shares.purchase(member, shares=person.extra_shares - person.extra_shares // 2, mode="cash", by=clerk)
+                shares.purchase(member, shares=person.extra_shares - person.extra_shares // 2, mode="cash", by=cashier)
         if person.plan in {"active_overdue", "active_due"}:
             # Demo only: pretend the KYC was approved long ago so the re-KYC list has entries.
             years = members_service.rekyc_years(member.kyc_risk)
@@ -297,14 +298,14 @@ def seed_members(*, rng_seed: int = 2026) -> list[str]:
                     member, "deceased", by=clerk, reason="Death certificate received from the family"
                 )
         if person.plan == "resigned":
-            with acting_as(clerk_actor):
+            with acting_as(cashier_actor):
                 req = shares.request_refund(
                     member,
                     shares=shares.shares_held(member),
                     mode="cash",
                     reason="Member resigned (moving to Hubballi)",
                     close_membership=True,
-                    maker=clerk,
+                    maker=cashier,
                 )
             with acting_as(manager_actor):
                 approvals.approve(req.id, checker=manager, note="Resignation letter on file")

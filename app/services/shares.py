@@ -30,7 +30,7 @@ from app.models.members import Member, ShareCertificate
 from app.models.numbering import Counter
 from app.models.users import StaffUser
 from app.money import format_inr
-from app.services import approvals, audit, coa, ledger, numbering
+from app.services import approvals, audit, coa, ledger, numbering, teller
 from app.services import members as members_service
 from app.services.errors import Conflict, NotFound, ValidationError
 
@@ -325,22 +325,15 @@ def admit(
     funding_account = _member_account(member, from_account_no, field="from_account") if mode == "transfer" else None
     account = open_share_account(member)
     narration = f"Admission of {member.member_no} {member.name}: fee {format_inr(fee)} + {count} shares"
-    lines = [
-        ledger.Line.dr(funding_account or coa.VAULT_CASH, share_paise + fee, "Admission fee and shares"),
-    ]
+    credits = []
     if fee:
-        lines.append(ledger.Line.cr(coa.INCOME_MEMBERSHIP_FEE, fee, f"Membership fee {member.member_no}"))
-    lines.append(ledger.Line.cr(account, share_paise, f"{count} shares of {format_inr(face)}"))
-    entry = ledger.post(
-        lines,
-        kind="admission",
-        narration=narration,
-        idempotency_key=f"admission:{member.member_no}",
-        posted_by_id=by.id if by is not None else None,
-        branch_id=member.branch_id,
-        channel=channel,
-        reference=member.member_no,
-    )
+        credits.append(ledger.Line.cr(coa.INCOME_MEMBERSHIP_FEE, fee, f"Membership fee {member.member_no}"))
+    credits.append(ledger.Line.cr(account, share_paise, f"{count} shares of {format_inr(face)}"))
+    entry = _collect(
+        member, account, funding_account, share_paise + fee, credits,
+        what="Admission fee and shares", kind="admission", narration=narration,
+        idempotency_key=f"admission:{member.member_no}", by=by, channel=channel,
+    )  # fmt: skip
     first = _allocate_share_numbers(count)
     cert = _issue_certificate(member, account, shares=count, first_share_no=first, face_value_paise=face, entry=entry)
     member.joined_on = members_service.today()
@@ -400,19 +393,11 @@ def purchase(
     account = share_account(member)
     if account is None or account.status == "closed":
         account = open_share_account(member)
-    entry = ledger.post(
-        [
-            ledger.Line.dr(funding_account or coa.VAULT_CASH, amount, "Share purchase"),
-            ledger.Line.cr(account, amount, f"{count} shares of {format_inr(face)}"),
-        ],
-        kind="shares",
-        narration=f"Share purchase {member.member_no} {member.name}: {count} shares",
-        idempotency_key=idempotency_key,
-        posted_by_id=by.id if by is not None else None,
-        branch_id=member.branch_id,
-        channel=channel,
-        reference=member.member_no,
-    )
+    entry = _collect(
+        member, account, funding_account, amount, [ledger.Line.cr(account, amount, f"{count} shares of {format_inr(face)}")],
+        what="Share purchase", kind="shares", narration=f"Share purchase {member.member_no} {member.name}: {count} shares",
+        idempotency_key=idempotency_key, by=by, channel=channel,
+    )  # fmt: skip
     if idempotency_key and _issued_for(entry):
         # The same key again (a double submit or a retry): the entry was already posted and
         # its certificate issued, so answer the first purchase's receipt and post nothing.
@@ -427,6 +412,44 @@ def purchase(
     )
     return ShareReceipt(
         member, entry, account, [cert], count, amount, 0, mode, funding_account.account_no if funding_account else None
+    )
+
+
+def _collect(
+    member: Member,
+    share_acct: Account,
+    funding_account: Account | None,
+    amount: int,
+    credits: list[ledger.Line],
+    *,
+    what: str,
+    kind: str,
+    narration: str,
+    idempotency_key: str | None,
+    by: StaffUser | None,
+    channel: str,
+) -> JournalEntry:
+    """Take ``amount`` for ``credits``: from the member's savings account, or in cash.
+
+    Cash is received like any cash at the branch (``teller.receive_cash``): into the acting
+    cashier's open drawer, with PAN / Form 60 at the threshold and a cash register row.
+    """
+    if funding_account is None:
+        result = teller.receive_cash(
+            share_acct, amount, credits, cashier=by, narration=narration,
+            idempotency_key=idempotency_key, channel=channel, kind=kind,
+        )  # fmt: skip
+        assert result.entry is not None
+        return result.entry
+    return ledger.post(
+        [ledger.Line.dr(funding_account, amount, what), *credits],
+        kind=kind,
+        narration=narration,
+        idempotency_key=idempotency_key,
+        posted_by_id=by.id if by is not None else None,
+        branch_id=member.branch_id,
+        channel=channel,
+        reference=member.member_no,
     )
 
 
@@ -499,6 +522,8 @@ def request_refund(
         to_account = _member_account(
             member, to_account_no, field="to_account", allow_other_member=member.status == "deceased"
         )
+    else:
+        teller.cashier_drawer(maker)  # cash is paid from the maker's drawer once approved
     _no_pending(member)
     amount = _value_of_top_shares(member, count)
     return approvals.submit(
@@ -640,25 +665,31 @@ def _execute_refund(req: ApprovalRequest, checker: StaffUser) -> dict:
         raise ValidationError(f"{member.member_no} has no share account.")
     pieces = _take_top(member, count)
     amount = sum(p.amount_paise for p in pieces)
+    narration = f"Share refund {member.member_no} {member.name}: {count} shares — {data['reason']}"[:255]
     if data["mode"] == "transfer":
-        pay_to: Account | str = _member_account(
+        pay_to = _member_account(
             member, data["to_account_no"], field="to_account", allow_other_member=member.status == "deceased"
         )
-    else:
-        pay_to = coa.VAULT_CASH
-    entry = ledger.post(
-        [
-            ledger.Line.dr(account, amount, f"Refund of {count} shares"),
-            ledger.Line.cr(pay_to, amount, f"Share refund {member.member_no}"),
-        ],
-        kind="shares",
-        narration=f"Share refund {member.member_no} {member.name}: {count} shares — {data['reason']}"[:255],
-        idempotency_key=f"approval:{req.id}",
-        posted_by_id=req.maker_id,
-        approved_by_id=checker.id,
-        branch_id=member.branch_id,
-        reference=member.member_no,
-    )
+        entry = ledger.post(
+            [
+                ledger.Line.dr(account, amount, f"Refund of {count} shares"),
+                ledger.Line.cr(pay_to, amount, f"Share refund {member.member_no}"),
+            ],
+            kind="shares",
+            narration=narration,
+            idempotency_key=f"approval:{req.id}",
+            posted_by_id=req.maker_id,
+            approved_by_id=checker.id,
+            branch_id=member.branch_id,
+            reference=member.member_no,
+        )
+    else:  # paid in cash from the maker's drawer, with the counter's rules
+        paid = teller.pay_cash(
+            account, amount, cashier=db.session.get(StaffUser, req.maker_id), narration=narration,
+            kind="shares", idempotency_key=f"approval:{req.id}", approved_by=checker,
+        )  # fmt: skip
+        assert paid.entry is not None
+        entry = paid.entry
     closed = _give_up(member, pieces, status="refunded", entry=entry)
     if close or shares_held(member) == 0:
         _close_membership(member, account, checker=checker, reason=f"Shares refunded: {data['reason']}")
@@ -749,9 +780,14 @@ approvals.register("shares.transfer", label="Share transfer", permission="shares
 def receipt(member: Member, entry_id: int) -> ShareReceipt:
     """Rebuild the receipt of an admission or share purchase of this member."""
     entry = db.session.get(JournalEntry, entry_id)
-    if entry is None or entry.kind not in {"admission", "shares"} or entry.reference != member.member_no:
-        raise NotFound("No such receipt for this member.")
     account = share_account(member)
+    if (
+        entry is None
+        or account is None
+        or entry.kind not in {"admission", "shares"}
+        or not any(ln.account_id == account.id and ln.credit_paise for ln in entry.lines)
+    ):
+        raise NotFound("No such receipt for this member.")
     certs = list(
         db.session.scalars(
             select(ShareCertificate)
@@ -762,12 +798,13 @@ def receipt(member: Member, entry_id: int) -> ShareReceipt:
     fee = sum(ln.credit_paise for ln in entry.lines if ln.gl_account.code == coa.INCOME_MEMBERSHIP_FEE)
     share_paise = sum(ln.credit_paise for ln in entry.lines if ln.account is not None and ln.account.kind == "share")
     debit = next((ln for ln in entry.lines if ln.debit_paise), None)
-    mode = "transfer" if debit is not None and debit.account is not None else "cash"
+    from_member = debit is not None and debit.account is not None and debit.account.kind != "drawer"
+    mode = "transfer" if from_member else "cash"
     if account is None or not share_paise:
         raise NotFound("No such receipt for this member.")
     return ShareReceipt(
         member, entry, account, certs, sum(c.shares for c in certs if c.source_certificate_id is None), share_paise,
-        fee, mode, debit.account.account_no if debit is not None and debit.account is not None else None,
+        fee, mode, debit.account.account_no if from_member else None,
     )  # fmt: skip
 
 

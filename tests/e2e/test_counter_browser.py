@@ -12,11 +12,15 @@ def test_cashier_day_at_the_counter(browser_page, live_app):
     page = browser_page
     application, base = live_app
     with application.app_context(), acting_as(SYSTEM):
+        from app.services import staff_auth, uow
         from tests.teller_helpers import member_account
 
         account = member_account(opening_paise=20_000_00)
         number, holder = account.account_no, account.title
-    sign_in(page, base, "cashier")
+        # The demo cashier's drawer is already open with the demo day's cash; start a fresh till.
+        staff_auth.create_user(username="counter2", password="Counter@12345", role="cashier", full_name="Counter Two")
+        uow.commit()
+    sign_in(page, base, "counter2", "Counter@12345")
     page.goto(f"{base}/teller/drawer/open")
     page.fill("input[name=opening_float]", "10,000")
     page.click("main button[type=submit]")

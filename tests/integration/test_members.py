@@ -88,6 +88,15 @@ def staff(app, make_user):
     return {role: make_user(role) for role in ("clerk", "manager", "cashier", "admin")}
 
 
+def admit_in_cash(member, staff):
+    """Admit with the fee and 10 shares paid in cash at the cashier's drawer."""
+    from app.services import shares, teller
+
+    if teller.current_drawer(staff["cashier"]) is None:
+        teller.open_drawer(staff["cashier"], 0)
+    return shares.admit(member, shares=10, mode="cash", by=staff["cashier"])
+
+
 # ---------------------------------------------------------------- registration
 
 
@@ -298,12 +307,11 @@ def test_a_self_registration_losing_the_mobile_race_gets_the_field_error(books, 
 
 
 def test_status_changes_follow_the_rules_and_keep_a_dated_history(books, staff):
-    from app.services import shares
 
     member = ready_member(staff["clerk"], staff["manager"])
     with pytest.raises(ValidationError, match="only on admission"):
         members.change_status(member, "active", by=staff["clerk"], reason="x")
-    shares.admit(member, shares=10, mode="cash", by=staff["clerk"])
+    admit_in_cash(member, staff)
     uow.commit()
     with pytest.raises(ValidationError, match="reason"):
         members.change_status(member, "inactive", by=staff["clerk"], reason=" ")
@@ -352,7 +360,6 @@ def test_rekyc_due_dates_by_risk_and_the_due_list(books, staff, app):
 
 
 def test_eligibility_helpers_for_other_domains(books, staff):
-    from app.services import shares
 
     member = ready_member(staff["clerk"], staff["manager"], date_of_birth="1960-01-01", pan="")
     assert not members.is_eligible_for_accounts(member)
@@ -360,7 +367,7 @@ def test_eligibility_helpers_for_other_domains(books, staff):
     with pytest.raises(ValidationError, match="admit the member") as info:
         members.ensure_eligible_for_accounts(member)
     assert info.value.field == "member_no"
-    shares.admit(member, shares=10, mode="cash", by=staff["clerk"])
+    admit_in_cash(member, staff)
     assert members.is_eligible_for_accounts(member)
     assert members.is_senior_citizen(member)
     assert not members.has_pan(member)

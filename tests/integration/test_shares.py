@@ -13,7 +13,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models.ledger import JournalEntry
 from app.models.members import ShareCertificate
-from app.services import approvals, coa, ledger, members, shares, uow
+from app.services import approvals, coa, ledger, members, shares, teller, uow
 from app.services.errors import Conflict, PermissionDenied, ValidationError
 from tests.conftest import new_account
 from tests.integration.test_members import member_data, ready_member
@@ -21,12 +21,21 @@ from tests.integration.test_members import member_data, ready_member
 
 @pytest.fixture
 def staff(books, make_user):
-    return {
+    """Staff of the branch; the cashier has a drawer open (fees and shares in cash go through it)."""
+    team = {
         "clerk": make_user("clerk"),
         "cashier": make_user("cashier"),
         "manager": make_user("manager"),
         "manager2": make_user("manager", username="manager_two"),
     }
+    teller.open_drawer(team["cashier"], 0)
+    uow.commit()
+    return team
+
+
+def till(staff) -> str:
+    """The account number of the cashier's drawer (the sub-ledger line of cash in and out)."""
+    return teller.current_drawer(staff["cashier"]).account.account_no
 
 
 def lines_of(entry: JournalEntry) -> list[tuple[str, str | None, int, int]]:
@@ -48,13 +57,13 @@ def test_admission_posts_fee_and_shares_exactly(staff):
     account = receipt.account
     assert lines_of(receipt.entry) == sorted(
         [
-            (coa.VAULT_CASH, None, 130000, 0),
+            (coa.TELLER_CASH, till(staff), 130000, 0),
             (coa.INCOME_MEMBERSHIP_FEE, None, 0, 10000),
             (coa.SHARE_CAPITAL, account.account_no, 0, 120000),
         ]
     )
     assert receipt.entry.kind == "admission" and receipt.entry.total_paise == 130000
-    assert receipt.entry.posted_by_id == staff["cashier"].id and receipt.entry.reference == member.member_no
+    assert receipt.entry.posted_by_id == staff["cashier"].id and receipt.entry.reference == account.account_no
     assert (receipt.share_paise, receipt.fee_paise, receipt.total_paise) == (120000, 10000, 130000)
     assert account.kind == "share" and account.member_id == member.id and account.balance_paise == 120000
     assert account.title == "Share capital — Sunita Ramesh Patil"
@@ -67,7 +76,11 @@ def test_admission_posts_fee_and_shares_exactly(staff):
     cert = receipt.certificate
     assert (cert.certificate_no, cert.shares, cert.first_share_no, cert.last_share_no) == ("SC000001", 12, 1, 12)
     assert cert.entry_id == receipt.entry.id and cert.face_value_paise == 10000
-    assert ledger.gl_balance(coa.VAULT_CASH) == 130000
+    assert ledger.gl_balance(coa.TELLER_CASH) == 130000 and ledger.gl_balance(coa.VAULT_CASH) == 0
+    from app.models.teller import CashTransaction
+
+    txn = db.session.scalar(select(CashTransaction).where(CashTransaction.entry_id == receipt.entry.id))
+    assert (txn.direction, txn.amount_paise, txn.member_id) == ("in", 130000, member.id)
     assert ledger.gl_balance(coa.SHARE_CAPITAL) == 120000
     assert ledger.gl_balance(coa.INCOME_MEMBERSHIP_FEE) == 10000
     report = ledger.verify()
@@ -127,10 +140,26 @@ def test_admission_paid_from_the_members_savings_account(staff, app):
 def test_settings_change_the_amounts(staff, app):
     app.config.update(SHARE_FACE_VALUE_PAISE=2500, MIN_SHARES=4, MEMBERSHIP_FEE_PAISE=0)
     member = ready_member(staff["clerk"], staff["manager"])
-    receipt = shares.admit(member, shares=4, mode="cash", by=staff["clerk"])
+    receipt = shares.admit(member, shares=4, mode="cash", by=staff["cashier"])
     assert lines_of(receipt.entry) == sorted(
-        [(coa.VAULT_CASH, None, 10000, 0), (coa.SHARE_CAPITAL, receipt.account.account_no, 0, 10000)]
+        [(coa.TELLER_CASH, till(staff), 10000, 0), (coa.SHARE_CAPITAL, receipt.account.account_no, 0, 10000)]
     )
+
+
+def test_cash_needs_an_open_drawer_and_nothing_is_saved_without_one(staff):
+    member = ready_member(staff["clerk"], staff["manager"])
+    with pytest.raises(teller.DrawerNotOpen, match="no cash drawer open"):
+        shares.admit(member, shares=10, mode="cash", by=staff["clerk"])
+    db.session.rollback()
+    assert db.session.scalar(select(JournalEntry)) is None
+    assert member.status == "applicant" and shares.share_account(member) is None
+    shares.admit(member, shares=12, mode="cash", by=staff["cashier"])
+    uow.commit()
+    # A cash refund is paid from the maker's drawer once approved, so the maker needs one.
+    with pytest.raises(teller.DrawerNotOpen):
+        shares.request_refund(member, shares=2, mode="cash", reason="Needs money", maker=staff["clerk"])
+    db.session.rollback()
+    assert shares.pending_requests(member) == []
 
 
 def test_purchase_refund_and_transfer_with_certificates(staff):
@@ -141,25 +170,25 @@ def test_purchase_refund_and_transfer_with_certificates(staff):
     bought = shares.purchase(a, shares=15, mode="cash", by=staff["cashier"])  # shares 21-35
     uow.commit()
     assert lines_of(bought.entry) == sorted(
-        [(coa.VAULT_CASH, None, 150000, 0), (coa.SHARE_CAPITAL, bought.account.account_no, 0, 150000)]
+        [(coa.TELLER_CASH, till(staff), 150000, 0), (coa.SHARE_CAPITAL, bought.account.account_no, 0, 150000)]
     )
     assert certs(a) == [(10, 1, 10, "active"), (15, 21, 35, "active")]
     assert shares.shares_held(a) == 25 and shares.holding(a).amount_paise == 250000
 
     # Refund below the minimum is refused at once; the maker cannot approve their own request.
     with pytest.raises(ValidationError, match="keep at least 10 shares"):
-        shares.request_refund(a, shares=16, mode="cash", reason="Needs money", maker=staff["clerk"])
-    req = shares.request_refund(a, shares=8, mode="cash", reason="Needs money", maker=staff["clerk"])
+        shares.request_refund(a, shares=16, mode="cash", reason="Needs money", maker=staff["cashier"])
+    req = shares.request_refund(a, shares=8, mode="cash", reason="Needs money", maker=staff["cashier"])
     uow.commit()
     assert req.amount_paise == 80000 and req.status == "pending"
     assert shares.pending_requests(a) == [req]
     with pytest.raises(Conflict, match="already awaiting approval"):
         shares.request_transfer(a, to_member_no=b.member_no, shares=2, reason="Gift", maker=staff["clerk"])
     with pytest.raises(PermissionDenied, match="different user"):
-        approvals.approve(req.id, checker=staff["clerk"])
+        approvals.approve(req.id, checker=staff["cashier"])
     db.session.rollback()
     with pytest.raises(PermissionDenied, match="cannot decide"):
-        approvals.approve(req.id, checker=staff["cashier"])
+        approvals.approve(req.id, checker=staff["clerk"])
     db.session.rollback()
     assert (
         db.session.scalar(select(JournalEntry).where(JournalEntry.kind == "shares", JournalEntry.total_paise == 80000))
@@ -170,9 +199,11 @@ def test_purchase_refund_and_transfer_with_certificates(staff):
     entry = db.session.get(JournalEntry, req.result["entry_id"])
     account = shares.share_account(a)
     assert lines_of(entry) == sorted(
-        [(coa.SHARE_CAPITAL, account.account_no, 80000, 0), (coa.VAULT_CASH, None, 0, 80000)]
+        [(coa.SHARE_CAPITAL, account.account_no, 80000, 0), (coa.TELLER_CASH, till(staff), 0, 80000)]
     )
-    assert entry.posted_by_id == staff["clerk"].id and entry.approved_by_id == staff["manager"].id
+    assert entry.posted_by_id == staff["cashier"].id and entry.approved_by_id == staff["manager"].id
+    # The cashier paid it out: ₹1,000 + ₹1,000 + ₹1,500 taken in, ₹800 paid out.
+    assert teller.current_drawer(staff["cashier"]).account.balance_paise == 110000 + 110000 + 150000 - 80000
     # The highest numbers go: 28-35 leave; certificate 21-35 is split, 21-27 stays on a balance certificate.
     assert certs(a) == [(10, 1, 10, "active"), (15, 21, 35, "refunded"), (7, 21, 27, "active")]
     assert shares.shares_held(a) == 17 and account.balance_paise == 170000
@@ -225,7 +256,7 @@ def test_full_refund_closes_the_membership(staff):
 def test_rejected_request_posts_nothing(staff):
     member = ready_member(staff["clerk"], staff["manager"])
     shares.admit(member, shares=20, mode="cash", by=staff["cashier"])
-    req = shares.request_refund(member, shares=5, mode="cash", reason="x", maker=staff["clerk"])
+    req = shares.request_refund(member, shares=5, mode="cash", reason="x", maker=staff["cashier"])
     uow.commit()
     approvals.reject(req.id, checker=staff["manager"], note="No board resolution")
     uow.commit()

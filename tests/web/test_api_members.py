@@ -159,6 +159,14 @@ def test_admission_is_idempotent_and_posts_once(client, staff):
     url = f"/api/v1/members/{member.member_no}/admit"
     headers = token(client, "cashier_user")
     problem(client.post(url, json={"shares": 10, "mode": "cash"}, headers=headers), 400)  # no Idempotency-Key
+    no_till = problem(
+        client.post(url, json={"shares": 10, "mode": "cash"}, headers={**headers, "Idempotency-Key": "adm-t"}), 409
+    )
+    assert no_till["type"].endswith("/drawer-not-open")  # cash goes through the cashier's open drawer
+    from app.services import teller
+
+    teller.open_drawer(staff["cashier"], 0)
+    uow.commit()
     short = problem(
         client.post(url, json={"shares": 9, "mode": "cash"}, headers={**headers, "Idempotency-Key": "adm-0"}), 422
     )

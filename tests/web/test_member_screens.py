@@ -190,6 +190,16 @@ def test_kyc_review_queue_inline_decisions_and_maker_refusal(app, client, make_u
     assert "different officer" in client.get(plain.headers["Location"]).get_data(as_text=True)
 
 
+def till(make_user):
+    """A cashier with a drawer open: fees and shares paid in cash go through it."""
+    from app.services import teller
+
+    user = make_user("cashier")
+    teller.open_drawer(user, 0)
+    uow.commit()
+    return user
+
+
 def test_admission_screen_receipt_and_minimum_shares(app, client, make_user, books):
     clerk = make_user("clerk")
     manager = make_user("manager")
@@ -203,6 +213,14 @@ def test_admission_screen_receipt_and_minimum_shares(app, client, make_user, boo
     assert short.status_code == 422 and "at least 10 shares" in short.get_data(as_text=True)
     db.session.expire_all()
     assert members.get(member.member_no).status == "applicant"
+    # A clerk has no cash drawer: cash is taken at the counter.
+    no_till = client.post(f"/staff/members/{member.member_no}/admit", data={"shares": "10", "mode": "cash"})
+    assert no_till.status_code == 422 and "no cash drawer open" in no_till.get_data(as_text=True)
+    db.session.expire_all()
+    assert members.get(member.member_no).status == "applicant"
+    till(make_user)
+    client.post("/auth/logout")
+    login_as(client, "cashier_user", PASSWORD)
     done = client.post(f"/staff/members/{member.member_no}/admit", data={"shares": "10", "mode": "cash"})
     assert done.status_code == 302 and "/receipts/" in done.headers["Location"]
     receipt = client.get(done.headers["Location"]).get_data(as_text=True)
@@ -215,9 +233,9 @@ def test_share_refund_request_and_inline_approval(app, client, make_user, books)
     clerk = make_user("clerk")
     manager = make_user("manager")
     member = ready_member(clerk, manager)
-    shares.admit(member, shares=20, mode="cash", by=clerk)
+    shares.admit(member, shares=20, mode="cash", by=till(make_user))
     uow.commit()
-    login_as(client, "clerk_user", PASSWORD)
+    login_as(client, "cashier_user", PASSWORD)  # the refund is paid in cash from this cashier's drawer
     refused = client.post(
         f"/staff/members/{member.member_no}/shares/refund",
         data={"shares": "15", "mode": "cash", "reason": "School fees"},
@@ -229,7 +247,7 @@ def test_share_refund_request_and_inline_approval(app, client, make_user, books)
     )
     assert sent.status_code == 302
     (req,) = shares.pending_requests(member)
-    assert client.post(f"/staff/shares/requests/{req.id}/approve").status_code == 403  # clerks cannot approve
+    assert client.post(f"/staff/shares/requests/{req.id}/approve").status_code == 403  # cashiers cannot approve
     client.post("/auth/logout")
     login_as(client, "manager_user", PASSWORD)
     approved = client.post(f"/staff/shares/requests/{req.id}/approve", headers=HX)
@@ -243,7 +261,7 @@ def test_share_refund_request_and_inline_approval(app, client, make_user, books)
 def test_share_register_page_and_csv(app, client, make_user, books):
     clerk = make_user("clerk")
     member = ready_member(clerk, make_user("manager"))
-    shares.admit(member, shares=10, mode="cash", by=clerk)
+    shares.admit(member, shares=10, mode="cash", by=till(make_user))
     uow.commit()
     login_as(client, "clerk_user", PASSWORD)
     page = client.get("/staff/shares/register").get_data(as_text=True)
@@ -257,7 +275,7 @@ def test_share_register_page_and_csv(app, client, make_user, books):
 def test_kyc_due_page_and_status_change(app, client, make_user, books):
     clerk = make_user("clerk")
     member = ready_member(clerk, make_user("manager"), kyc_risk="high")
-    shares.admit(member, shares=10, mode="cash", by=clerk)
+    shares.admit(member, shares=10, mode="cash", by=till(make_user))
     member.rekyc_due_on = member.rekyc_due_on.replace(year=2026, month=3, day=1)
     uow.commit()
     login_as(client, "clerk_user", PASSWORD)
@@ -401,9 +419,9 @@ def test_a_double_submitted_share_purchase_posts_once(app, client, make_user, bo
 
     clerk = make_user("clerk")
     member = ready_member(clerk, make_user("manager"))
-    shares.admit(member, shares=10, mode="cash", by=clerk)
+    shares.admit(member, shares=10, mode="cash", by=till(make_user))
     uow.commit()
-    login_as(client, "clerk_user", PASSWORD)
+    login_as(client, "cashier_user", PASSWORD)
     url = f"/staff/members/{member.member_no}/shares/buy"
     page = client.get(url).text
     nonce = re.search(r'id="nonce" name="nonce" type="hidden" value="([0-9a-f]{32})"', page).group(1)
