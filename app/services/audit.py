@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, text, true
+from sqlalchemy import bindparam, func, select, text, true, update
 
 from app.extensions import db
 from app.models.audit import AuditLog
@@ -16,6 +16,7 @@ from app.services.context import Actor, current_actor
 
 GENESIS = "0" * 64
 _SEAL_LOCK_KEY = 7_241_001  # PostgreSQL advisory lock id for the sealing step
+_SEAL_COLUMNS = {"seal_seq", "prev_hash", "hash"}
 
 
 def _jsonable(value: Any) -> Any:
@@ -52,11 +53,14 @@ def record(
     return row
 
 
-def row_digest(row: AuditLog, prev_hash: str) -> str:
-    """The SHA-256 of a row's content and the previous row's hash."""
+def row_digest(row: Any, prev_hash: str, seq: int | None = None) -> str:
+    """The SHA-256 of a row's content, its seal sequence and the previous row's hash.
+
+    ``row`` is an AuditLog or a table row; ``seq`` defaults to the row's own ``seal_seq``.
+    """
     payload = {
         "id": row.id,
-        "seq": row.seal_seq,
+        "seq": row.seal_seq if seq is None else seq,
         "at": row.occurred_at.isoformat(),
         "actor": [row.actor_type, row.actor_id, row.actor_name, row.actor_role],
         "action": row.action,
@@ -83,35 +87,51 @@ def seal_pending(limit: int = 5000, *, wait: bool = False) -> int:
     if session.get_bind().dialect.name == "postgresql":
         # Only one sealer at a time. If another holds the lock, it (or the next sealer, or
         # the sealing job) will chain our rows: never make a posting wait for the chain.
-        if wait:
-            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SEAL_LOCK_KEY})
-        elif not session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _SEAL_LOCK_KEY}).scalar():
+        # The seal is derived data: if a crash loses it, the rows are simply unsealed again
+        # and the next sealer chains them, so its commit need not wait for the WAL flush.
+        lock = "pg_advisory_xact_lock(:k)" if wait else "pg_try_advisory_xact_lock(:k)"
+        got = session.execute(
+            text(f"SELECT set_config('synchronous_commit', 'off', true), {lock}"), {"k": _SEAL_LOCK_KEY}
+        ).one()[1]
+        if not wait and not got:
             session.rollback()
             return 0
     # One round trip: the unsealed rows in id order (through the partial index
-    # ix_audit_log_unsealed), each carrying the chain's current tail (seq, hash).
-    tail = select(AuditLog.seal_seq, AuditLog.hash).where(AuditLog.seal_seq.is_not(None))
-    tail = tail.order_by(AuditLog.seal_seq.desc()).limit(1).subquery()
+    # ix_audit_log_unsealed), each carrying the chain's current tail (seq, hash). Plain
+    # table rows and one executemany UPDATE: the seal runs after every commit, so it stays
+    # off the ORM's unit of work.
+    log = AuditLog.__table__
+    tail = select(log.c.seal_seq, log.c.hash).where(log.c.seal_seq.is_not(None))
+    tail = tail.order_by(log.c.seal_seq.desc()).limit(1).subquery()
     found = session.execute(
-        select(AuditLog, tail.c.seal_seq, tail.c.hash)
+        select(
+            *[c for c in log.c if c.name not in _SEAL_COLUMNS],
+            tail.c.seal_seq.label("tail_seq"),
+            tail.c.hash.label("tail_hash"),
+        )
         .outerjoin(tail, true())
-        .where(AuditLog.hash.is_(None))
-        .order_by(AuditLog.id)
+        .where(log.c.hash.is_(None))
+        .order_by(log.c.id)
         .limit(limit)
     ).all()
     if not found:
         session.commit()
         return 0
-    rows = [r[0] for r in found]
-    seq, prev = (found[0][1], found[0][2]) if found[0][1] is not None else (0, GENESIS)
-    for row in rows:
+    seq, prev = (found[0].tail_seq, found[0].tail_hash) if found[0].tail_seq is not None else (0, GENESIS)
+    seals = []
+    for row in found:
         seq += 1
-        row.seal_seq = seq
-        row.prev_hash = prev
-        row.hash = row_digest(row, prev)
-        prev = row.hash
+        digest = row_digest(row, prev, seq)
+        seals.append({"row_id": row.id, "seq": seq, "prev": prev, "digest": digest})
+        prev = digest
+    session.execute(
+        update(log)
+        .where(log.c.id == bindparam("row_id"))
+        .values(seal_seq=bindparam("seq"), prev_hash=bindparam("prev"), hash=bindparam("digest")),
+        seals,
+    )
     session.commit()
-    return len(rows)
+    return len(seals)
 
 
 @dataclass

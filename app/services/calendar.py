@@ -1,17 +1,19 @@
 """The business date: which day is open for posting; opening and closing days.
 
-Postings and the day-end exclude each other through the open day's row: every posting
-reads it ``FOR SHARE`` (``posting_date()``), and closing a day (and writing its GL
-snapshot) first locks it ``FOR UPDATE`` (``lock_day()``). So a close waits for postings in
-flight, and a posting that waited for a close sees the day closed and is refused: the
-snapshot of a closed day always equals its lines. (SQLite serialises writers anyway.)
+Postings and the day-end exclude each other through one PostgreSQL advisory lock: every
+posting holds it shared until it commits (``posting_date()``), and closing a day (and
+writing its GL snapshot) first takes it exclusively (``lock_day()``). So a close waits for
+postings in flight, and a posting that waited for a close reads the day afresh, finds it
+closed and is refused: the snapshot of a closed day always equals its lines. An advisory
+lock lives in memory; share-locking the day's row instead would write that one row on
+every posting. (SQLite serialises writers anyway.)
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.extensions import db
 from app.models.base import utcnow
@@ -25,23 +27,26 @@ class DayClosed(DomainError):
     title = "Business day closed"
 
 
-def open_day(*, lock: bool = False) -> BusinessDay | None:
-    """The open business day, if any (there is at most one).
+_DAY_LOCK_KEY = 7_241_002  # PostgreSQL advisory lock id: postings (shared) vs closing a day (exclusive)
 
-    With ``lock`` the row is read ``FOR SHARE`` and held until the end of the transaction,
-    so the day cannot be closed under a posting in flight.
-    """
-    stmt = select(BusinessDay).where(BusinessDay.status == "open").order_by(BusinessDay.business_date.desc()).limit(1)
-    if not lock:
-        return db.session.scalar(stmt)
-    stmt = stmt.with_for_update(read=True).execution_options(populate_existing=True)
-    day = db.session.scalar(stmt)
-    if day is None:
-        # We may have waited for a day-end that closed the day and opened the next one in
-        # the same transaction: the re-checked old row no longer matches, so read again
-        # with a fresh snapshot to find the new open day.
-        day = db.session.scalar(stmt)
-    return day
+
+def _day_lock(*, shared: bool) -> None:
+    """Take the posting/close lock until the end of the transaction (PostgreSQL only)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    fn = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    db.session.execute(text(f"SELECT {fn}(:k)"), {"k": _DAY_LOCK_KEY})
+
+
+def open_day() -> BusinessDay | None:
+    """The open business day, if any (there is at most one), read afresh from the database."""
+    return db.session.scalar(
+        select(BusinessDay)
+        .where(BusinessDay.status == "open")
+        .order_by(BusinessDay.business_date.desc())
+        .limit(1)
+        .execution_options(populate_existing=True)
+    )
 
 
 def business_date_or_none() -> date | None:
@@ -58,11 +63,12 @@ def current_business_date() -> date:
 
 
 def posting_date() -> date:
-    """The open business date for a posting, share-locked until the transaction ends.
+    """The open business date for a posting; the day cannot close until this transaction ends.
 
     Raises DayClosed when no day is open (including when a concurrent close just won).
     """
-    day = open_day(lock=True)
+    _day_lock(shared=True)
+    day = open_day()  # read after the lock: a close we waited for is visible now
     if day is None:
         raise DayClosed("No business day is open. A manager must open the day before postings.")
     return day.business_date
@@ -73,12 +79,13 @@ def get_day(on: date) -> BusinessDay | None:
 
 
 def lock_day(on: date) -> BusinessDay | None:
-    """Lock business day ``on`` exclusively (``FOR UPDATE``) for the rest of the transaction.
+    """Lock business day ``on`` exclusively for the rest of the transaction.
 
-    Waits for every posting in flight on that day to finish; postings that start later
-    wait for this transaction and then find the day closed. Take it before the day-end
-    snapshot so the snapshot sees every line of the day.
+    Waits for every posting in flight to finish; postings that start later wait for this
+    transaction and then find the day closed. Take it before the day-end snapshot so the
+    snapshot sees every line of the day.
     """
+    _day_lock(shared=False)
     return db.session.scalar(
         select(BusinessDay)
         .where(BusinessDay.business_date == on)
