@@ -2,8 +2,8 @@
 
     python -m bench.deposits_eod [--accounts 100000] [--days 3] [--credit]
 
-Builds a fresh migrated database (BENCH_DATABASE_URL, default
-postgresql+psycopg://postgres@127.0.0.1:5432/sahakari_bench) with N savings accounts and
+Builds a fresh migrated scratch database ``sahakari_bench`` on the server that
+BENCH_DATABASE_URL names (default postgresql+psycopg://postgres@127.0.0.1:5432/) with N savings accounts and
 their opening balances (bulk SQL), then times ``savings.accumulate_day`` for a few
 consecutive days (the first day also starts every rate segment) and, with ``--credit``,
 ``savings.credit_interest`` at the quarter end. Prints seconds and accounts per second.
