@@ -116,12 +116,12 @@ def _idle_timeout(app: Flask) -> Response | None:
     now = utcnow()
     last = session.get("last_seen")
     limit = timedelta(minutes=app.config["STAFF_IDLE_TIMEOUT_MINUTES"])
-    if last is not None and now.timestamp() - float(last) > limit.total_seconds():
+    if last is not None and int(now.timestamp()) - int(last) > limit.total_seconds():
         logout_user()
         session.clear()
         flash("You were signed out after a period of inactivity.", "warning")
         if request.path.startswith("/api/"):
             return None
         return login_redirect()
-    session["last_seen"] = now.timestamp()
+    session["last_seen"] = int(now.timestamp())  # whole seconds are enough for an idle timeout
     return None
