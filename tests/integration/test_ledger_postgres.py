@@ -47,6 +47,44 @@ def test_trigger_rejects_an_unbalanced_entry_at_commit(pg_books):
     assert ledger.verify().ok
 
 
+def _raw_line(entry, gl_id: int, debit: int, credit: int) -> None:
+    db.session.execute(
+        text(
+            "INSERT INTO journal_lines (entry_id, gl_account_id, business_date, debit_paise, credit_paise) "
+            "VALUES (:e, :g, :d, :dr, :cr)"
+        ),
+        {"e": entry.id, "g": gl_id, "d": entry.business_date, "dr": debit, "cr": credit},
+    )
+
+
+def test_the_balance_check_sums_an_entry_once_but_still_catches_a_late_line(pg_books):
+    """The deferred check sums each entry once per transaction (not once per line), yet a line
+    added after an early check (SET CONSTRAINTS … IMMEDIATE) is caught, and a savepoint rolled
+    back takes its lines and its bookkeeping with it."""
+    accounts = [new_account("savings") for _ in range(3)]
+    gl_cash = db.session.execute(text("SELECT id FROM gl_accounts WHERE code = :c"), {"c": coa.VAULT_CASH}).scalar()
+    # A wide entry commits (one check, not one per line).
+    ledger.post([Line.dr(coa.VAULT_CASH, 300), *[Line.cr(a, 100) for a in accounts]], kind="deposit", narration="w")
+    uow.commit()
+
+    entry = ledger.post([Line.dr(coa.VAULT_CASH, 50), Line.cr(accounts[0], 50)], kind="deposit", narration="x")
+    db.session.execute(text("SET CONSTRAINTS ALL IMMEDIATE"))  # the check runs now, and passes
+    db.session.execute(text("SET CONSTRAINTS ALL DEFERRED"))
+    _raw_line(entry, gl_cash, 5, 0)  # a line after the check unbalances the entry
+    with pytest.raises(DBAPIError, match="does not balance"):
+        db.session.commit()
+    db.session.rollback()
+
+    entry = ledger.post([Line.dr(coa.VAULT_CASH, 70), Line.cr(accounts[1], 70)], kind="deposit", narration="y")
+    nested = db.session.begin_nested()
+    _raw_line(entry, gl_cash, 9, 0)
+    nested.rollback()  # the stray line is gone with its savepoint: the entry balances again
+    uow.commit()
+    assert [a.balance_paise for a in accounts] == [100, 170, 100]
+    report = ledger.verify()
+    assert report.ok, report.problems
+
+
 @pytest.mark.parametrize(
     "statement",
     [
