@@ -11,6 +11,7 @@ every posting. (SQLite serialises writers anyway.)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from sqlalchemy import select, text
@@ -25,6 +26,18 @@ from app.services.errors import Conflict, DomainError
 class DayClosed(DomainError):
     type = "day-closed"
     title = "Business day closed"
+
+
+# What must be settled before a day may close (e.g. every cash drawer counted): each check
+# returns the reasons it refuses, empty when the day may close. Domains register their own.
+CloseCheck = Callable[[date], list[str]]
+_close_checks: list[CloseCheck] = []
+
+
+def register_close_check(check: CloseCheck) -> None:
+    """Add a check that ``close_business_day`` runs before closing a day."""
+    if check not in _close_checks:
+        _close_checks.append(check)
 
 
 _DAY_LOCK_KEY = 7_241_002  # PostgreSQL advisory lock id: postings (shared) vs closing a day (exclusive)
@@ -123,6 +136,9 @@ def close_business_day(on: date, *, by_id: int | None = None) -> BusinessDay:
     day = lock_day(on)
     if day is None or day.status != "open":
         raise Conflict(f"Business day {on:%d-%m-%Y} is not open.")
+    problems = [reason for check in _close_checks for reason in check(on)]
+    if problems:
+        raise Conflict(f"Business day {on:%d-%m-%Y} cannot close yet: " + "; ".join(problems) + ".")
     day.status = "closed"
     day.closed_at = utcnow()
     day.closed_by_id = by_id

@@ -1244,3 +1244,15 @@ def seed_demo_vault() -> None:
         kind="teller",
         narration="Demo: cash drawn from the DCCB for the vault",
     )
+
+
+def _drawers_settled(on: date) -> list[str]:
+    """A day closes only when every cash drawer of that day is counted and closed."""
+    return [
+        f"the cash drawer of {d.cashier.username} is {d.status} (count and close it first)"
+        for d in drawers_for(on)
+        if d.status != "closed"
+    ]
+
+
+calendar.register_close_check(_drawers_settled)

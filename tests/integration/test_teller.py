@@ -321,6 +321,28 @@ def test_close_with_shortage_is_posted_after_approval(staff):
     assert ledger.verify().ok
 
 
+def test_the_day_closes_only_when_every_drawer_is_counted_and_closed(staff):
+    from app.services import calendar
+
+    kiran, asha, meera = staff["cashier"], staff["cashier2"], staff["manager"]
+    first = open_drawer(kiran, 1_000_00)
+    second = open_drawer(asha, 1_000_00)
+    teller.close_drawer(second, notes(n500=1), cashier=asha)  # ₹500 short: waits for a manager
+    uow.commit()
+    with pytest.raises(Conflict) as refused:
+        ledger.close_day(BUSINESS_DATE)
+    assert "kiran is open" in refused.value.message and "asha is closing" in refused.value.message
+    db.session.rollback()
+    assert calendar.open_day().business_date == BUSINESS_DATE
+    teller.close_drawer(first, notes(n500=2), cashier=kiran)
+    approvals.approve(second.close_request_id, checker=meera)
+    uow.commit()
+    ledger.close_day(BUSINESS_DATE)
+    uow.commit()
+    assert calendar.open_day() is None and calendar.get_day(BUSINESS_DATE).status == "closed"
+    assert ledger.verify().ok
+
+
 def test_exact_count_closes_at_once_and_excess_goes_to_suspense(staff):
     kiran, asha, meera = staff["cashier"], staff["cashier2"], staff["manager"]
     exact = open_drawer(kiran, 1_235_50)
