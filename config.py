@@ -40,6 +40,9 @@ class Config:
     JWT_ACCESS_TTL_SECONDS = _int("JWT_ACCESS_TTL_SECONDS", 15 * 60)
     JWT_REFRESH_TTL_SECONDS = _int("JWT_REFRESH_TTL_SECONDS", 30 * 24 * 3600)
     JWT_OTP_TTL_SECONDS = 5 * 60
+    # Stored responses of idempotent API requests are kept this long (a retry after that is a
+    # new request; the ledger's own entry keys still stop a second posting).
+    IDEMPOTENCY_RETENTION_HOURS = _int("IDEMPOTENCY_RETENTION_HOURS", 7 * 24)
 
     # Sessions and CSRF.
     SESSION_COOKIE_HTTPONLY = True

@@ -36,6 +36,15 @@ def audit_seal() -> None:
     click.echo(f"sealed {total} rows")
 
 
+@click.command("purge-api-records")
+def purge_api_records() -> None:
+    """Delete idempotency records past IDEMPOTENCY_RETENTION_HOURS and fully expired refresh tokens."""
+    from app.jobs.maintenance import purge_api_records as purge
+
+    counts = purge()
+    click.echo(", ".join(f"{n} {what.replace('_', ' ')} deleted" for what, n in counts.items()))
+
+
 @click.command("create-user")
 @click.option("--username", required=True)
 @click.option("--password", required=True)
@@ -72,6 +81,7 @@ def demo_seed() -> None:
 def register_cli(app: Flask) -> None:
     app.cli.add_command(audit_cli)
     app.cli.add_command(create_user)
+    app.cli.add_command(purge_api_records)
     app.cli.add_command(demo_seed)
     from app.ledger_cli import ledger_cli
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from app.extensions import db
 from app.models.api import IdempotencyRecord
@@ -107,3 +108,17 @@ def complete(record: IdempotencyRecord, status: int, body: Any, headers: dict[st
     record.response_status = status
     record.response_body = body
     record.response_headers = {k: v for k, v in (headers or {}).items() if k in REPLAYED_HEADERS} or None
+
+
+def purge_before(cutoff: datetime) -> int:
+    """Delete stored responses created before ``cutoff``; returns how many.
+
+    A retry that arrives later is treated as a new request; money it would move is still
+    posted once, because the ledger keeps each entry's own idempotency key for ever.
+    """
+    result = db.session.execute(
+        delete(IdempotencyRecord)
+        .where(IdempotencyRecord.created_at < cutoff)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0

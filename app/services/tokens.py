@@ -24,7 +24,7 @@ from typing import Any
 
 import jwt
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from app.crypto import token_hash
 from app.extensions import db
@@ -363,3 +363,17 @@ def revoke_all_for(kind: str, subject_id: int, *, reason: str | None = None) -> 
         after["reason"] = reason
     audit.record("api.tokens_revoked", ENTITY_TYPES.get(kind, kind), subject_id, after=after)
     return count
+
+
+def purge_expired_before(cutoff: datetime) -> int:
+    """Delete the refresh-token families whose every token expired before ``cutoff``; returns rows.
+
+    An expired token is refused whatever its state, so its row only served reuse detection,
+    which an expired token cannot trigger any more. Whole families go at once (a rotated
+    token points at its parent), so a family with a live token is kept entire.
+    """
+    live = select(RefreshToken.family_id).where(RefreshToken.expires_at >= cutoff)
+    result = db.session.execute(
+        delete(RefreshToken).where(RefreshToken.family_id.not_in(live)).execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
