@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any
 
 from flask import Flask, Response, make_response, render_template, request
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import DBAPIError
+from wtforms import SelectChoice
 
 from app.services.errors import DomainError
 
@@ -36,6 +37,11 @@ def toast(response: Response, message: str, level: str = "success", **events: An
     payload.update(events)
     response.headers["HX-Trigger"] = json.dumps(payload)
     return response
+
+
+def select_choices(pairs: Iterable[tuple[Any, str]]) -> list[SelectChoice]:
+    """``(value, label)`` pairs as WTForms ``SelectChoice`` options (raw tuples are deprecated in 3.3)."""
+    return [SelectChoice(value=value, label=label) for value, label in pairs]
 
 
 def apply_domain_error(form: FlaskForm, exc: DomainError) -> None:

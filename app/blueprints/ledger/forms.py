@@ -13,6 +13,7 @@ from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from app.models.ledger import GL_TYPES
 from app.money import MoneyError, format_inr, parse_amount
+from app.web import select_choices
 
 
 class NewGLForm(FlaskForm):
@@ -20,8 +21,8 @@ class NewGLForm(FlaskForm):
 
     code = StringField("Code", validators=[DataRequired(), Length(max=8)], render_kw={"inputmode": "numeric"})
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
-    type = SelectField("Type", choices=[("", "Choose…")] + [(t, t.title()) for t in GL_TYPES])
-    parent = SelectField("Under heading", choices=[("", "— top level —")], validate_choice=False)
+    type = SelectField("Type", choices=select_choices([("", "Choose…")] + [(t, t.title()) for t in GL_TYPES]))
+    parent = SelectField("Under heading", choices=select_choices([("", "— top level —")]), validate_choice=False)
     is_group = BooleanField("Heading (groups other accounts, takes no postings)")
     is_cash = BooleanField("Cash account (counts in the day book's cash)")
 

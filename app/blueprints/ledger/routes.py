@@ -37,7 +37,7 @@ from app.services import ledger_reports as reports
 from app.services import ledger_workflows as wf
 from app.services import uow
 from app.services.errors import DomainError
-from app.web import apply_domain_error, render
+from app.web import apply_domain_error, render, select_choices
 
 navigation.add(NavItem("Journal", "ledger.journal", "ledger.view"), before="loans.index")
 navigation.add(NavItem("Day book", "ledger.daybook", "reports.view"), before="loans.index")
@@ -138,7 +138,9 @@ def coa_csv():
 
 def _new_gl_form() -> NewGLForm:
     form = NewGLForm()
-    form.parent.choices = [("", "— top level —")] + [(g.code, f"{g.code} {g.name}") for g in reports.group_accounts()]
+    form.parent.choices = select_choices(
+        [("", "— top level —")] + [(g.code, f"{g.code} {g.name}") for g in reports.group_accounts()]
+    )
     return form
 
 

@@ -15,7 +15,15 @@ from flask import Response, abort, current_app, flash, make_response, redirect, 
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import or_, select
-from wtforms import BooleanField, HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 
 from app import navigation
@@ -42,7 +50,7 @@ from app.services import (
     uow,
 )
 from app.services.errors import DomainError, ValidationError
-from app.web import apply_domain_error, is_htmx, render, toast
+from app.web import apply_domain_error, is_htmx, render, select_choices, toast
 
 navigation.add(NavItem("Deposit accounts", "staff.deposit_accounts", "accounts.view"), before="ledger.index")
 navigation.add(NavItem("Deposit products", "staff.deposit_products", "products.manage"), before="ledger.index")
@@ -108,22 +116,22 @@ def _whole(form: FlaskForm, name: str) -> int:
 
 class OpenForm(FlaskForm):
     member_no = StringField("Member number", validators=[Length(max=20)], render_kw={"autocomplete": "off"})
-    kind = SelectField("Account type", choices=KIND_CHOICES, default="savings")
+    kind = SelectField("Account type", choices=select_choices(KIND_CHOICES), default="savings")
     product_code = SelectField("Product", choices=[], validate_choice=False)
     amount = StringField("Amount (₹)", render_kw={"inputmode": "decimal"})
     months = StringField("Months", render_kw={"inputmode": "numeric"})
     days = StringField("Days", render_kw={"inputmode": "numeric"})
     installment = StringField("Monthly instalment (₹)", render_kw={"inputmode": "decimal"})
-    payout = SelectField("Interest payout", choices=PAYOUT_CHOICES, default="cumulative")
-    maturity_action = SelectField("At maturity", choices=ACTION_CHOICES, default="credit_sb")
+    payout = SelectField("Interest payout", choices=select_choices(PAYOUT_CHOICES), default="cumulative")
+    maturity_action = SelectField("At maturity", choices=select_choices(ACTION_CHOICES), default="credit_sb")
     funding_mode = SelectField(
-        "Funded by", choices=[("cash", "Cash"), ("transfer", "Transfer from savings")], default="cash"
+        "Funded by", choices=select_choices([("cash", "Cash"), ("transfer", "Transfer from savings")]), default="cash"
     )
     from_account = StringField("From savings account", validators=[Length(max=20)])
     payout_account = StringField("Payout / maturity savings account", validators=[Length(max=20)])
     si_account = StringField("Standing instruction from savings account", validators=[Length(max=20)])
     joint_holders = StringField("Joint holders (member numbers, comma-separated)", validators=[Length(max=100)])
-    nominee_id = SelectField("Nominee", choices=[("", "None")], validate_choice=False)
+    nominee_id = SelectField("Nominee", choices=select_choices([("", "None")]), validate_choice=False)
     form60_ref = StringField(
         "Form 60 reference (cash of ₹50,000+ without PAN)", validators=[Optional(), Length(max=40)]
     )
@@ -131,12 +139,16 @@ class OpenForm(FlaskForm):
 
 
 class StatusForm(FlaskForm):
-    action = SelectField("Action", choices=[("freeze", "Freeze"), ("unfreeze", "Unfreeze")], default="freeze")
+    action = SelectField(
+        "Action", choices=select_choices([("freeze", "Freeze"), ("unfreeze", "Unfreeze")]), default="freeze"
+    )
     reason = StringField("Reason", validators=[Length(max=200)])
 
 
 class CloseForm(FlaskForm):
-    mode = SelectField("Pay out", choices=[("transfer", "To savings account"), ("cash", "In cash")], default="transfer")
+    mode = SelectField(
+        "Pay out", choices=select_choices([("transfer", "To savings account"), ("cash", "In cash")]), default="transfer"
+    )
     to_account = StringField("Savings account", validators=[Length(max=20)])
     form60_ref = StringField(
         "Form 60 reference (cash of ₹50,000+ without PAN)", validators=[Optional(), Length(max=40)]
@@ -149,7 +161,7 @@ class ProductForm(FlaskForm):
     code = StringField("Code", validators=[Length(max=12)])
     prefix = StringField("Account prefix (2–4 letters)", validators=[Length(max=4)])
     name = StringField("Name", validators=[Length(max=120)])
-    kind = SelectField("Type", choices=KIND_CHOICES, default="savings")
+    kind = SelectField("Type", choices=select_choices(KIND_CHOICES), default="savings")
     description = StringField("Description", validators=[Optional(), Length(max=255)])
     is_default = BooleanField("Default product of its type")
     # savings
@@ -157,7 +169,9 @@ class ProductForm(FlaskForm):
     min_balance_charge = StringField("Charge when the average balance is below it (₹ per period)")
     min_opening = StringField("Minimum opening deposit (₹)")
     interest_frequency = SelectField(
-        "Interest credited", choices=[("quarterly", "Quarterly"), ("half_yearly", "Half-yearly")], default="quarterly"
+        "Interest credited",
+        choices=select_choices([("quarterly", "Quarterly"), ("half_yearly", "Half-yearly")]),
+        default="quarterly",
     )
     interest_free = BooleanField("Interest-free")
     # fd
@@ -165,8 +179,8 @@ class ProductForm(FlaskForm):
     max_amount = StringField("Maximum deposit (₹, blank = none)")
     min_days = StringField("Shortest tenure (days)")
     max_days = StringField("Longest tenure (days)")
-    payouts = SelectMultipleField("Payout options", choices=PAYOUT_CHOICES)
-    maturity_actions = SelectMultipleField("Maturity actions", choices=ACTION_CHOICES)
+    payouts = SelectMultipleField("Payout options", choices=select_choices(PAYOUT_CHOICES))
+    maturity_actions = SelectMultipleField("Maturity actions", choices=select_choices(ACTION_CHOICES))
     premature_penalty = StringField("Premature closure penalty (% p.a.)")
     # rd
     min_installment = StringField("Minimum instalment (₹)")
@@ -189,7 +203,9 @@ class TdsFormForm(FlaskForm):
     member_no = StringField("Member number", validators=[Length(max=20)])
     fy = StringField("Financial year", validators=[Length(max=7)], render_kw={"placeholder": "2026-27"})
     form = SelectField(
-        "Form", choices=[("15G", "Form 15G (below 60)"), ("15H", "Form 15H (60 and above)")], default="15G"
+        "Form",
+        choices=select_choices([("15G", "Form 15G (below 60)"), ("15H", "Form 15H (60 and above)")]),
+        default="15G",
     )
     received_on = StringField("Received on", render_kw={"type": "date"})
     reference = StringField("UIN / reference", validators=[Optional(), Length(max=40)])
@@ -243,9 +259,13 @@ def _details(account_ids: list[int]) -> dict[int, DepositAccount]:
 # ---------------------------------------------------------------- opening
 
 
-def _product_choices(kind: str | None = None) -> list[tuple[str, str]]:
+def _product_choices(kind: str | None = None) -> list[SelectChoice]:
     rows = deposits.products(kind, active_only=True)
-    return [("", "Default product")] + [(p.code, f"{p.code} — {p.name}") for p in rows]
+    return select_choices([("", "Default product")] + [(p.code, f"{p.code} — {p.name}") for p in rows])
+
+
+def _nominee_choices(member: Member) -> list[SelectChoice]:
+    return select_choices([("", "None")] + [(str(n.id), f"{n.name} ({n.relationship_})") for n in member.nominees])
 
 
 def _member_or_none(member_no: str | None) -> Member | None:
@@ -285,9 +305,7 @@ def _open_page(form: OpenForm, status: int = 200, preview: Any = None) -> Respon
     form.product_code.choices = _product_choices()
     member = _member_or_none(form.member_no.data)
     if member is not None:
-        form.nominee_id.choices = [("", "None")] + [
-            (str(n.id), f"{n.name} ({n.relationship_})") for n in member.nominees
-        ]
+        form.nominee_id.choices = _nominee_choices(member)
     return render(
         "staff/deposits/open.html",
         status=status,
@@ -379,9 +397,7 @@ def deposit_member_lookup():
     member = _member_or_none(request.args.get("member_no"))
     form = OpenForm()
     if member is not None:
-        form.nominee_id.choices = [("", "None")] + [
-            (str(n.id), f"{n.name} ({n.relationship_})") for n in member.nominees
-        ]
+        form.nominee_id.choices = _nominee_choices(member)
     return render(
         "staff/deposits/_member_card.html",
         member=member,

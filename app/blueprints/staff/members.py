@@ -12,7 +12,17 @@ from flask import Response, abort, current_app, flash, redirect, request, send_f
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
-from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 
 from app import navigation
@@ -30,7 +40,7 @@ from app.services import approvals, kyc, shares, storage, uow
 from app.services import members as members_service
 from app.services import validators as v
 from app.services.errors import DomainError, NotFound, ValidationError
-from app.web import is_htmx, render, toast
+from app.web import is_htmx, render, select_choices, toast
 
 navigation.add(NavItem("Members", "staff.members", "members.view"), before="staff.approvals")
 navigation.add(NavItem("KYC review", "staff.kyc_queue", "kyc.review"), before="staff.approvals")
@@ -50,9 +60,9 @@ def _me() -> StaffUser:
     return current_user._get_current_object()  # type: ignore[attr-defined]
 
 
-def _choices(values: tuple[str, ...] | list[str], blank: str | None = None) -> list[tuple[str, str]]:
+def _choices(values: tuple[str, ...] | list[str], blank: str | None = None) -> list[SelectChoice]:
     out = [(x, x.replace("_", " ").title()) for x in values]
-    return [("", blank), *out] if blank is not None else out
+    return select_choices([("", blank), *out] if blank is not None else out)
 
 
 # ---------------------------------------------------------------- forms
@@ -76,7 +86,7 @@ class MemberForm(FlaskForm):
     address_line = StringField("House, street / locality", validators=[Length(max=255)])
     village_town = StringField("Village / town", validators=[Length(max=120)])
     district = StringField("District", validators=[Length(max=120)])
-    state = SelectField("State", choices=[("", "Choose…")] + [(s, s) for s in STATES])
+    state = SelectField("State", choices=select_choices([("", "Choose…")] + [(s, s) for s in STATES]))
     pin = StringField("PIN code", validators=[Length(max=10)], render_kw={"inputmode": "numeric"})
     occupation = StringField("Occupation", validators=[Length(max=120)])
     member_type = SelectField("Member type", choices=_choices(MEMBER_TYPES))
@@ -125,12 +135,14 @@ class StatusForm(FlaskForm):
 
 
 class UploadForm(FlaskForm):
-    doc_type = SelectField("Document", choices=[(d, kyc.DOC_LABELS[d]) for d in DOC_TYPES])
+    doc_type = SelectField("Document", choices=select_choices((d, kyc.DOC_LABELS[d]) for d in DOC_TYPES))
 
 
 class SharesForm(FlaskForm):
     shares = StringField("Number of shares", render_kw={"inputmode": "numeric"})
-    mode = SelectField("Paid by", choices=[("cash", "Cash"), ("transfer", "From the member's savings account")])
+    mode = SelectField(
+        "Paid by", choices=select_choices([("cash", "Cash"), ("transfer", "From the member's savings account")])
+    )
     from_account = SelectField("Savings account", choices=[], validate_choice=False)
 
 
@@ -141,7 +153,9 @@ class BuySharesForm(SharesForm):
 
 class RefundForm(FlaskForm):
     shares = StringField("Shares to refund", render_kw={"inputmode": "numeric"})
-    mode = SelectField("Pay out by", choices=[("cash", "Cash"), ("transfer", "Credit to a savings account")])
+    mode = SelectField(
+        "Pay out by", choices=select_choices([("cash", "Cash"), ("transfer", "Credit to a savings account")])
+    )
     to_account = StringField("Savings account number")
     reason = TextAreaField("Reason", validators=[Length(max=200)])
     close_membership = BooleanField("Close the membership (refund all shares; the member becomes resigned)")
@@ -212,7 +226,9 @@ def members() -> Response:
 
 
 def _branch_choices(form: MemberForm) -> None:
-    form.branch_id.choices = [("", "—")] + [(str(b.id), f"{b.code} — {b.name}") for b in members_service.branches()]
+    form.branch_id.choices = select_choices(
+        [("", "—")] + [(str(b.id), f"{b.code} — {b.name}") for b in members_service.branches()]
+    )
 
 
 @bp.route("/staff/members/new", methods=["GET", "POST"])
@@ -656,13 +672,13 @@ def kyc_due() -> Response:
 # ---------------------------------------------------------------- admission and shares
 
 
-def _savings_choices(member: Member) -> list[tuple[str, str]]:
+def _savings_choices(member: Member) -> list[SelectChoice]:
     rows = db.session.scalars(
         db.select(Account)
         .where(Account.member_id == member.id, Account.kind.in_(shares.FUNDING_KINDS), Account.status == "active")
         .order_by(Account.id)
     )
-    return [("", "—")] + [(a.account_no, f"{a.account_no} ({a.title})") for a in rows]
+    return select_choices([("", "—")] + [(a.account_no, f"{a.account_no} ({a.title})") for a in rows])
 
 
 def _shares_count(raw: str | None) -> int | None:

@@ -8,6 +8,8 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
+from app.web import select_choices
+
 
 def new_nonce() -> str:
     """A one-time token per rendered form: a double submit posts once."""
@@ -18,7 +20,7 @@ class CounterForm(FlaskForm):
     account_no = StringField("Account number", validators=[DataRequired(), Length(max=20)])
     txn = RadioField(
         "Transaction",
-        choices=[("deposit", "Cash deposit"), ("withdrawal", "Cash withdrawal")],
+        choices=select_choices([("deposit", "Cash deposit"), ("withdrawal", "Cash withdrawal")]),
         default="deposit",
         validators=[DataRequired()],
     )
@@ -34,7 +36,9 @@ class OpenDrawerForm(FlaskForm):
 
 class VaultForm(FlaskForm):
     direction = SelectField(
-        "Move cash", choices=[("to_vault", "Drawer → vault"), ("from_vault", "Vault → drawer")], default="to_vault"
+        "Move cash",
+        choices=select_choices([("to_vault", "Drawer → vault"), ("from_vault", "Vault → drawer")]),
+        default="to_vault",
     )
     amount = StringField("Amount (₹)", validators=[DataRequired(), Length(max=20)])
 
