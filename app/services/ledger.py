@@ -4,18 +4,29 @@
 ascending id order, updates their cached balances, writes the entry and its lines, and
 records the audit row, all inside the caller's unit of work. The same idempotency key with
 the same request returns the original entry; with a different request it is refused.
+
+``post_bulk()`` posts ONE entry of many lines (batch runs such as crediting savings
+interest) with the same validation, day lock, row locks in ascending id order, limits,
+idempotency and audit as ``post()``; only the writing is set-based: the accounts are read
+and locked with one Core SELECT ... FOR UPDATE, their cached balances are written with one
+UPDATE and the lines with one INSERT, instead of loading and flushing an ORM object per
+account and per line. Its member lines may name accounts by ``AccountRef`` (plain row
+values), so the caller need not load ORM accounts either.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import BigInteger, any_, bindparam, case, func, insert, or_, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
 from app.models.base import utcnow
@@ -75,27 +86,45 @@ KINDS = frozenset(
 
 
 @dataclass(frozen=True)
+class AccountRef:
+    """A member account named by plain row values, for bulk postings that load no ORM objects.
+
+    Only what validation needs before the lock: the id (lock order, lines), the number
+    (messages) and the control GL. Status, balance and limits are read under the row lock.
+    """
+
+    id: int
+    account_no: str
+    control_gl_id: int
+
+
+@dataclass(frozen=True)
 class Line:
     """One side of a posting. Give ``gl`` (a code), or ``account`` (its control GL is used)."""
 
     debit: int = 0
     credit: int = 0
     gl: str | None = None
-    account: Account | None = None
+    account: Account | AccountRef | None = None
     narration: str | None = None
     floor_paise: int | None = None  # a stricter minimum for this account (e.g. product minimum balance)
 
     @classmethod
     def dr(
-        cls, target: str | Account, paise: int, narration: str | None = None, *, floor_paise: int | None = None
+        cls,
+        target: str | Account | AccountRef,
+        paise: int,
+        narration: str | None = None,
+        *,
+        floor_paise: int | None = None,
     ) -> Line:
-        if isinstance(target, Account):
+        if isinstance(target, (Account, AccountRef)):
             return cls(debit=paise, account=target, narration=narration, floor_paise=floor_paise)
         return cls(debit=paise, gl=target, narration=narration)
 
     @classmethod
-    def cr(cls, target: str | Account, paise: int, narration: str | None = None) -> Line:
-        if isinstance(target, Account):
+    def cr(cls, target: str | Account | AccountRef, paise: int, narration: str | None = None) -> Line:
+        if isinstance(target, (Account, AccountRef)):
             return cls(credit=paise, account=target, narration=narration)
         return cls(credit=paise, gl=target, narration=narration)
 
@@ -171,7 +200,9 @@ def _validate(lines: Sequence[Line]) -> list[_Resolved]:
     resolved: list[_Resolved] = []
     for ln in lines:
         if ln.account is not None:
-            gl = by_id.get(ln.account.control_gl_id) or ln.account.control_gl  # type: ignore[arg-type]
+            gl = by_id.get(ln.account.control_gl_id) or getattr(ln.account, "control_gl", None)  # type: ignore[arg-type]
+            if gl is None:
+                raise ValidationError(f"Account {ln.account.account_no} has no control GL account.")
             if not gl.is_control:
                 raise NotAControlAccount(
                     f"Account {ln.account.account_no} sits under GL {gl.code} {gl.name}, which is not a control "
@@ -208,9 +239,14 @@ def _lock_accounts(ids: set[int]) -> dict[int, Account]:
     return {acc.id: acc for acc in db.session.scalars(stmt)}
 
 
-def _apply_balances(
-    resolved: list[_Resolved], accounts: dict[int, Account], *, allow_frozen: bool, enforce_limits: bool
+def _balance_changes(
+    resolved: list[_Resolved], accounts: dict[int, Any], *, allow_frozen: bool, enforce_limits: bool
 ) -> dict[int, tuple[int, int]]:
+    """(balance before, balance after) per member account, refusing what the rules forbid.
+
+    ``accounts`` holds the locked accounts (ORM objects or rows with the same attributes:
+    account_no, status, status_reason, balance_paise, min_balance_paise, enforce_limit).
+    """
     deltas: dict[int, int] = {}
     floors: dict[int, int] = {}
     for r in resolved:
@@ -222,7 +258,9 @@ def _apply_balances(
             floors[r.account_id] = max(floors.get(r.account_id, r.line.floor_paise), r.line.floor_paise)
     changes: dict[int, tuple[int, int]] = {}
     for acc_id in sorted(deltas):
-        acc = accounts[acc_id]
+        acc = accounts.get(acc_id)
+        if acc is None:
+            raise NotFound(f"No member account {acc_id}.")
         if acc.status == "closed":
             raise AccountNotOperable(f"Account {acc.account_no} is closed.")
         if acc.status == "frozen" and not allow_frozen:
@@ -238,7 +276,15 @@ def _apply_balances(
                 field="amount",
             )
         changes[acc_id] = (acc.balance_paise, new)
-        acc.balance_paise = new
+    return changes
+
+
+def _apply_balances(
+    resolved: list[_Resolved], accounts: dict[int, Account], *, allow_frozen: bool, enforce_limits: bool
+) -> dict[int, tuple[int, int]]:
+    changes = _balance_changes(resolved, accounts, allow_frozen=allow_frozen, enforce_limits=enforce_limits)
+    for acc_id, (_old, new) in changes.items():
+        accounts[acc_id].balance_paise = new
     return changes
 
 
@@ -251,6 +297,131 @@ def _existing_for_key(key: str, fingerprint: str) -> JournalEntry | None:
             f"Idempotency key {key!r} was already used for a different request (entry {existing.number})."
         )
     return existing
+
+
+@dataclass
+class _Request:
+    """A posting request checked up to the row locks (shared by ``post`` and ``post_bulk``)."""
+
+    narration: str
+    fingerprint: str
+    existing: JournalEntry | None = None
+    resolved: list[_Resolved] = field(default_factory=list)
+    open_date: date | None = None
+    value: date | None = None
+
+
+def _check_request(
+    lines: Sequence[Line],
+    *,
+    kind: str,
+    narration: str,
+    idempotency_key: str | None,
+    fingerprint_extra: dict | None,
+    business_date: date | None,
+    value_date: date | None,
+    allow_backdate: bool,
+) -> _Request:
+    """Kind, narration, idempotent replay, line validation and the day lock with its date rules.
+
+    Returns the request with ``existing`` set (and nothing else done) when the idempotency
+    key names an entry already posted for the same request.
+    """
+    if kind not in KINDS:
+        raise ValidationError(f"Unknown entry kind {kind!r}.")
+    narration = (narration or "").strip()
+    if not narration:
+        raise ValidationError("A narration is required.", field="narration")
+    fingerprint = request_fingerprint(kind, narration, lines, fingerprint_extra)
+    if idempotency_key:
+        existing = _existing_for_key(idempotency_key, fingerprint)
+        if existing is not None:
+            return _Request(narration, fingerprint, existing=existing)
+    resolved = _validate(lines)
+    # Share-locks the open day until commit: a concurrent close waits for this posting,
+    # and a posting that waited for a close is refused here (see calendar.posting_date).
+    open_date = calendar.posting_date()
+    if business_date is not None and business_date != open_date:
+        raise calendar.DayClosed(
+            f"Business day {business_date:%d-%m-%Y} is not open for posting (the open day is {open_date:%d-%m-%Y})."
+        )
+    value = value_date or open_date
+    if value > open_date:
+        raise ValidationError("The value date cannot be after the business date.", field="value_date")
+    if value < open_date and not allow_backdate:
+        raise BackdateNotAllowed(
+            f"Value date {value:%d-%m-%Y} is before the business date {open_date:%d-%m-%Y}: "
+            "back-dated value dates need the back-dating permission.",
+            field="value_date",
+        )
+    return _Request(narration, fingerprint, resolved=resolved, open_date=open_date, value=value)
+
+
+def _insert_entry(
+    req: _Request,
+    lines: Sequence[Line],
+    *,
+    kind: str,
+    idempotency_key: str | None,
+    reverses: JournalEntry | None,
+    undo: Callable[[], None],
+    **columns: Any,
+) -> tuple[JournalEntry, bool]:
+    """Insert the entry row; returns (entry, False), or (the winner, True) on a concurrent duplicate key.
+
+    ``undo`` puts back what the caller changed before the insert when a concurrent
+    request with the same idempotency key won.
+    """
+    entry = JournalEntry(
+        business_date=req.open_date,
+        value_date=req.value,
+        posted_at=utcnow(),
+        kind=kind,
+        narration=req.narration[:255],
+        idempotency_key=idempotency_key,
+        request_hash=req.fingerprint,
+        reverses_id=reverses.id if reverses is not None else None,
+        total_paise=sum(ln.debit for ln in lines),
+        **columns,
+    )
+    try:
+        if idempotency_key or reverses is not None:
+            # A unique key could collide with a concurrent request: isolate the insert.
+            with db.session.begin_nested():
+                db.session.add(entry)
+                db.session.flush()
+        else:
+            db.session.add(entry)
+            db.session.flush()
+    except IntegrityError as exc:
+        # A concurrent request with the same key (or a second reversal of the same entry) won.
+        if idempotency_key:
+            undo()
+            winner = _existing_for_key(idempotency_key, req.fingerprint)
+            if winner is not None:
+                db.session.flush()
+                return winner, True
+        if reverses is not None:
+            raise AlreadyReversed(f"Entry {reverses.number} has already been reversed.") from exc
+        raise
+    return entry, False
+
+
+def _audit_posting(
+    entry: JournalEntry, kind: str, changes: dict[int, tuple[int, int]], numbers: dict[int, str]
+) -> None:
+    audit.record(
+        "ledger.post",
+        "journal_entry",
+        entry.id,
+        after={
+            "kind": kind,
+            "total_paise": entry.total_paise,
+            "narration": entry.narration,
+            "reverses": entry.reverses_id,
+            "balances": {numbers[a]: {"before": b, "after": n} for a, (b, n) in changes.items()},
+        },
+    )
 
 
 def post(
@@ -278,80 +449,48 @@ def post(
     earlier only with ``allow_backdate`` (the caller checks the permission).
     Raises a PostingError subclass (nothing written) when anything is wrong.
     """
-    if kind not in KINDS:
-        raise ValidationError(f"Unknown entry kind {kind!r}.")
-    narration = (narration or "").strip()
-    if not narration:
-        raise ValidationError("A narration is required.", field="narration")
-    fingerprint = request_fingerprint(kind, narration, lines, fingerprint_extra)
-    if idempotency_key:
-        existing = _existing_for_key(idempotency_key, fingerprint)
-        if existing is not None:
-            return existing
-    resolved = _validate(lines)
-    # Share-locks the open day until commit: a concurrent close waits for this posting,
-    # and a posting that waited for a close is refused here (see calendar.posting_date).
-    open_date = calendar.posting_date()
-    if business_date is not None and business_date != open_date:
-        raise calendar.DayClosed(
-            f"Business day {business_date:%d-%m-%Y} is not open for posting (the open day is {open_date:%d-%m-%Y})."
-        )
-    value = value_date or open_date
-    if value > open_date:
-        raise ValidationError("The value date cannot be after the business date.", field="value_date")
-    if value < open_date and not allow_backdate:
-        raise BackdateNotAllowed(
-            f"Value date {value:%d-%m-%Y} is before the business date {open_date:%d-%m-%Y}: "
-            "back-dated value dates need the back-dating permission.",
-            field="value_date",
-        )
+    req = _check_request(
+        lines,
+        kind=kind,
+        narration=narration,
+        idempotency_key=idempotency_key,
+        fingerprint_extra=fingerprint_extra,
+        business_date=business_date,
+        value_date=value_date,
+        allow_backdate=allow_backdate,
+    )
+    if req.existing is not None:
+        return req.existing
+    resolved = req.resolved
     accounts = _lock_accounts({r.account_id for r in resolved if r.account_id is not None})
     changes = _apply_balances(resolved, accounts, allow_frozen=allow_frozen, enforce_limits=enforce_limits)
-    total = sum(ln.debit for ln in lines)
-    entry = JournalEntry(
-        business_date=open_date,
-        value_date=value,
-        posted_at=utcnow(),
+
+    def undo() -> None:
+        for acc_id, (old, _new) in changes.items():
+            accounts[acc_id].balance_paise = old
+
+    entry, replayed = _insert_entry(
+        req,
+        lines,
         kind=kind,
-        narration=narration[:255],
+        idempotency_key=idempotency_key,
+        reverses=reverses,
+        undo=undo,
         channel=channel,
         reference=reference,
-        idempotency_key=idempotency_key,
-        request_hash=fingerprint,
-        reverses_id=reverses.id if reverses is not None else None,
         posted_by_id=posted_by_id,
         approved_by_id=approved_by_id,
         branch_id=branch_id,
-        total_paise=total,
     )
-    try:
-        if idempotency_key or reverses is not None:
-            # A unique key could collide with a concurrent request: isolate the insert.
-            with db.session.begin_nested():
-                db.session.add(entry)
-                db.session.flush()
-        else:
-            db.session.add(entry)
-            db.session.flush()
-    except IntegrityError as exc:
-        # A concurrent request with the same key (or a second reversal of the same entry) won.
-        if idempotency_key:
-            for acc_id, (old, _new) in changes.items():
-                accounts[acc_id].balance_paise = old
-            winner = _existing_for_key(idempotency_key, fingerprint)
-            if winner is not None:
-                db.session.flush()
-                return winner
-        if reverses is not None:
-            raise AlreadyReversed(f"Entry {reverses.number} has already been reversed.") from exc
-        raise
+    if replayed:
+        return entry
     db.session.add_all(
         [
             JournalLine(
                 entry_id=entry.id,
                 gl_account_id=r.gl.id,
                 account_id=r.account_id,
-                business_date=open_date,
+                business_date=req.open_date,
                 debit_paise=r.line.debit,
                 credit_paise=r.line.credit,
                 narration=r.line.narration,
@@ -360,18 +499,224 @@ def post(
         ]
     )
     db.session.flush()
-    audit.record(
-        "ledger.post",
-        "journal_entry",
-        entry.id,
-        after={
-            "kind": kind,
-            "total_paise": total,
-            "narration": entry.narration,
-            "reverses": entry.reverses_id,
-            "balances": {accounts[a].account_no: {"before": b, "after": n} for a, (b, n) in changes.items()},
-        },
+    _audit_posting(entry, kind, changes, {a: accounts[a].account_no for a in changes})
+    return entry
+
+
+# ---------------------------------------------------------------- bulk posting
+
+_ACC = Account.__table__
+_JL = JournalLine.__table__
+
+
+def id_in(column: Any, ids: Sequence[int]) -> Any:
+    """``column IN (ids)`` for many ids: one array parameter on PostgreSQL (``= ANY``), else a plain IN.
+
+    An expanded IN of hundreds of parameters is compiled, rendered and parsed again for
+    every distinct length; one array parameter keeps the statement fixed and cached.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(ids), type_=ARRAY(BigInteger)))
+    return column.in_(list(ids))
+
+
+def loaded_objects(model: type, ids: Container[int]) -> list[tuple[int, Any]]:
+    """(id, object) for the ORM objects of ``model`` already in the session whose id is in ``ids``.
+
+    For code that changed rows with Core statements: walks the identity map (small in
+    batch runs) instead of looking up every id, and reads ids from the keys (an expired
+    object is not reloaded).
+    """
+    identity_map = db.session.identity_map
+    found = []
+    for key in list(identity_map.keys()):
+        if key[0] is model and key[1][0] in ids:
+            obj = identity_map.get(key)
+            if obj is not None:
+                found.append((key[1][0], obj))
+    return found
+
+
+def _lock_account_rows(ids: set[int]) -> dict[int, Any]:
+    """``_lock_accounts`` without ORM objects: lock in ascending id order, return plain rows."""
+    if not ids:
+        return {}
+    stmt = (
+        select(
+            _ACC.c.id,
+            _ACC.c.account_no,
+            _ACC.c.status,
+            _ACC.c.status_reason,
+            _ACC.c.balance_paise,
+            _ACC.c.min_balance_paise,
+            _ACC.c.enforce_limit,
+        )
+        .where(id_in(_ACC.c.id, sorted(ids)))
+        .order_by(_ACC.c.id)
+        .with_for_update()
     )
+    return {row.id: row for row in db.session.execute(stmt).all()}
+
+
+def _pg_int_array(values: Iterable[int | None]) -> str:
+    """A PostgreSQL array literal of integers (``{1,NULL,3}``), bound as one text parameter and cast.
+
+    Much cheaper to build and send than adapting a list element by element.
+    """
+    return "{" + ",".join("NULL" if v is None else str(int(v)) for v in values) + "}"
+
+
+def _pg_text_array(values: Iterable[str | None]) -> str:
+    """A PostgreSQL array literal of strings: each element double-quoted with ``\\`` and ``"`` escaped."""
+    quoted: dict[str, str] = {}
+    out = []
+    for v in values:
+        if v is None:
+            out.append("NULL")
+            continue
+        if v not in quoted:
+            quoted[v] = '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        out.append(quoted[v])
+    return "{" + ",".join(out) + "}"
+
+
+def _write_balances(changes: dict[int, tuple[int, int]]) -> None:
+    """Write the new cached balances of locked accounts in one statement (checking the old ones)."""
+    if not changes:
+        return
+    ids = sorted(changes)
+    olds = [changes[i][0] for i in ids]
+    news = [changes[i][1] for i in ids]
+    if db.session.get_bind().dialect.name == "postgresql":
+        stmt = text(
+            "UPDATE accounts SET balance_paise = v.new FROM unnest(CAST(:ids AS bigint[]), "
+            "CAST(:olds AS bigint[]), CAST(:news AS bigint[])) AS v(id, old, new) "
+            "WHERE accounts.id = v.id AND accounts.balance_paise = v.old"
+        )
+        params = {"ids": _pg_int_array(ids), "olds": _pg_int_array(olds), "news": _pg_int_array(news)}
+        written = db.session.execute(stmt, params).rowcount
+    else:
+        stmt = (
+            update(_ACC)
+            .where(_ACC.c.id == bindparam("b_id"), _ACC.c.balance_paise == bindparam("b_old"))
+            .values(balance_paise=bindparam("b_new"))
+        )
+        result = db.session.execute(
+            stmt, [{"b_id": i, "b_old": o, "b_new": n} for i, o, n in zip(ids, olds, news, strict=True)]
+        )
+        written = result.rowcount if result.dialect.supports_sane_multi_rowcount else len(ids)
+    if written != len(ids):  # the rows are locked: a different balance means a writer skipped the lock
+        raise PostingError("A member account balance changed while it was locked; nothing was posted.")
+    # ORM objects of these accounts already in the session now hold the new balance.
+    for acc_id, obj in loaded_objects(Account, changes):
+        set_committed_value(obj, "balance_paise", changes[acc_id][1])
+
+
+def _insert_lines(entry: JournalEntry, resolved: list[_Resolved]) -> None:
+    """Insert an entry's lines with one statement (INSERT ... SELECT FROM unnest on PostgreSQL)."""
+    gls = [r.gl.id for r in resolved]
+    accs = [r.account_id for r in resolved]
+    drs = [r.line.debit for r in resolved]
+    crs = [r.line.credit for r in resolved]
+    notes = [r.line.narration for r in resolved]
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(
+            text(
+                "INSERT INTO journal_lines (entry_id, gl_account_id, account_id, business_date, debit_paise, "
+                "credit_paise, narration) SELECT :entry_id, v.gl, v.acc, :business_date, v.dr, v.cr, v.note "
+                "FROM unnest(CAST(:gls AS integer[]), CAST(:accs AS integer[]), CAST(:drs AS bigint[]), "
+                "CAST(:crs AS bigint[]), CAST(:notes AS varchar[])) WITH ORDINALITY AS v(gl, acc, dr, cr, note, n) "
+                "ORDER BY v.n"
+            ),
+            {
+                "entry_id": entry.id,
+                "business_date": entry.business_date,
+                "gls": _pg_int_array(gls),
+                "accs": _pg_int_array(accs),
+                "drs": _pg_int_array(drs),
+                "crs": _pg_int_array(crs),
+                "notes": _pg_text_array(notes),
+            },
+        )
+    else:
+        db.session.execute(
+            insert(_JL),
+            [
+                {
+                    "entry_id": entry.id,
+                    "gl_account_id": gl,
+                    "account_id": acc,
+                    "business_date": entry.business_date,
+                    "debit_paise": dr,
+                    "credit_paise": cr,
+                    "narration": note,
+                }
+                for gl, acc, dr, cr, note in zip(gls, accs, drs, crs, notes, strict=True)
+            ],
+        )
+
+
+def post_bulk(
+    lines: Sequence[Line],
+    *,
+    kind: str,
+    narration: str,
+    idempotency_key: str | None = None,
+    fingerprint_extra: dict | None = None,
+    business_date: date | None = None,
+    value_date: date | None = None,
+    allow_backdate: bool = False,
+    posted_by_id: int | None = None,
+    approved_by_id: int | None = None,
+    branch_id: int | None = None,
+    channel: str = "branch",
+    reference: str | None = None,
+    allow_frozen: bool = False,
+    enforce_limits: bool = True,
+) -> JournalEntry:
+    """``post()`` for one entry of many lines (batch runs), written set-based.
+
+    Same request checks, idempotency, day lock, validation, limits and audit as ``post()``
+    (the shared helpers); the member accounts are locked in ascending id order with one
+    SELECT ... FOR UPDATE of plain rows, their cached balances written with one UPDATE
+    (which also checks each old balance) and the lines inserted with one INSERT. Lines may
+    name accounts by ``AccountRef``. Account objects already in the session get the new
+    balance. Reversals go through ``post()``.
+    """
+    req = _check_request(
+        lines,
+        kind=kind,
+        narration=narration,
+        idempotency_key=idempotency_key,
+        fingerprint_extra=fingerprint_extra,
+        business_date=business_date,
+        value_date=value_date,
+        allow_backdate=allow_backdate,
+    )
+    if req.existing is not None:
+        return req.existing
+    db.session.flush()  # pending ORM changes to these accounts reach the rows before they are read
+    resolved = req.resolved
+    accounts = _lock_account_rows({r.account_id for r in resolved if r.account_id is not None})
+    changes = _balance_changes(resolved, accounts, allow_frozen=allow_frozen, enforce_limits=enforce_limits)
+    entry, replayed = _insert_entry(
+        req,
+        lines,
+        kind=kind,
+        idempotency_key=idempotency_key,
+        reverses=None,
+        undo=lambda: None,  # nothing is written before the entry row
+        channel=channel,
+        reference=reference,
+        posted_by_id=posted_by_id,
+        approved_by_id=approved_by_id,
+        branch_id=branch_id,
+    )
+    if replayed:
+        return entry
+    _write_balances(changes)
+    _insert_lines(entry, resolved)
+    _audit_posting(entry, kind, changes, {a: accounts[a].account_no for a in changes})
     return entry
 
 

@@ -3,7 +3,7 @@
 from datetime import date
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models.deposits import SbDailyProduct, SbProductSegment
@@ -148,3 +148,151 @@ def test_half_yearly_product_credits_only_at_half_year_end(books):
     assert result.interest_paise == 183_00
     db.session.expire_all()
     assert acc.balance_paise == 10_183_00
+
+
+# ---------------------------------------------------------------- a mixed quarter, checked independently
+
+Q_START, Q_END = date(2026, 4, 1), date(2026, 6, 30)
+RATE_CUT = date(2026, 5, 16)
+
+
+def _product_of_days(schedule: list[tuple[date, int]], first: date, last: date) -> int:
+    """Σ end-of-day balances (paise-days) from ``first`` to ``last`` for a step schedule of (from, balance)."""
+    total, day = 0, first
+    while day <= last:
+        balance = [b for since, b in schedule if since <= day][-1]
+        total += max(balance, 0)
+        day = date.fromordinal(day.toordinal() + 1)
+    return total
+
+
+def _expected_interest(segments: list[tuple[int, int]]) -> int:
+    """Σ product × rate_bp / (100 × 36500) paise, rounded ONCE half-up to the rupee (exact fractions)."""
+    from fractions import Fraction
+    from math import floor
+
+    exact_paise = sum(Fraction(product * bp, 100 * 36500) for bp, product in segments)
+    return floor(exact_paise / 100 + Fraction(1, 2)) * 100
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_books(request):
+    """The books open on 01-04-2026, on SQLite or on PostgreSQL (set-based SQL differs per dialect)."""
+    return request.getfixturevalue("books" if request.param == "sqlite" else "pg_books")
+
+
+def test_mixed_quarter_is_credited_exactly_once_and_resumes_after_a_crash(any_books, monkeypatch):
+    from app.models.ledger import Account, JournalLine
+    from app.services import staff_auth
+    from tests.conftest import PASSWORD
+    from tests.deposit_helpers import cashier
+
+    # Three products: 4 % cut to 3 % from 16-05 with a ₹500 minimum (₹50 charge); interest-free; 3.65 %.
+    cut = product(
+        "SBM",
+        "savings",
+        [{"rate": "4.00"}],
+        min_balance_paise=500_00,
+        min_balance_charge_paise=50_00,
+        min_opening_paise=0,
+    )
+    product("SBF", "savings", [{"rate": "3.00"}], interest_free=True)
+    product("SBR", "savings", [{"rate": "3.65"}])
+    a = open_sb(member(name="Asha"), 10_000_00, "SBM")
+    b = open_sb(member(name="Bhim"), 600_00, "SBM")
+    c = open_sb(member(name="Chitra"), 5_000_00, "SBM")  # closed on 20-05
+    d = open_sb(member(name="Devi"), 600_00, "SBM")  # frozen: interest yes, charge no (not active)
+    cash_out(d, 200_00)  # ₹400 from 01-04 (a direct posting: below the product minimum)
+    f = open_sb(member(name="Farhan"), 50_000_00, "SBF")  # interest-free
+    h = open_sb(member(name="Hari"), 15_000_00, "SBR")  # ₹136.50 exactly: half-up gives ₹137
+    deposits.apply_product_change(
+        "rates", {"product_id": cut.id, "rates": [{"rate": "3.00"}], "effective_from": RATE_CUT}
+    )
+    uow.commit()
+    maker = staff_auth.create_user(username="mgr_mix", password=PASSWORD, role="manager")
+    checker = staff_auth.create_user(username="mgr_mix2", password=PASSWORD, role="manager")
+    uow.commit()
+    req = deposits.submit_status_change(d, "freeze", "Attachment order", maker=maker)
+    uow.commit()
+    approvals.approve(req.id, checker=checker)
+    uow.commit()
+    move_to(date(2026, 4, 2))
+    cash_out(b, 300_00)
+    move_to(date(2026, 4, 16))
+    cash_in(a, 5_000_00)
+    move_to(date(2026, 5, 20))
+    deposits.close_account(c, mode="cash", by=cashier())
+    uow.commit()
+    move_to(date(2026, 6, 10))
+    cash_out(a, 2_500_50)
+    move_to(Q_END)
+
+    # Independently: end-of-day balances per day, split at the rate cut, rounded once.
+    before_cut = date.fromordinal(RATE_CUT.toordinal() - 1)
+    schedules = {
+        a.id: [(Q_START, 10_000_00), (date(2026, 4, 16), 15_000_00), (date(2026, 6, 10), 12_499_50)],
+        b.id: [(Q_START, 600_00), (date(2026, 4, 2), 300_00)],
+        d.id: [(Q_START, 400_00)],
+    }
+    expected = {
+        acc_id: _expected_interest(
+            [(400, _product_of_days(s, Q_START, before_cut)), (300, _product_of_days(s, RATE_CUT, Q_END))]
+        )
+        for acc_id, s in schedules.items()
+    }
+    expected[h.id] = _expected_interest([(365, _product_of_days([(Q_START, 15_000_00)], Q_START, Q_END))])
+    assert expected == {a.id: 118_00, b.id: 3_00, d.id: 3_00, h.id: 137_00}  # the hand-worked figures agree
+    # B's average balance (27,600 / 91 = ₹303.30) is below ₹500: charged ₹50. D is frozen: not charged.
+    expected_charges = {b.id: 50_00}
+    balances_before = {x.id: x.balance_paise for x in (a, b, c, d, f, h)}
+
+    # A crash after the first chunk (A, B) was committed; the re-run credits the rest exactly once.
+    real_post_bulk, calls = ledger.post_bulk, []
+
+    def failing_post_bulk(*args, **kw):
+        calls.append(kw["kind"])
+        if len(calls) == 3:  # chunk 1: interest + charge; chunk 2's interest entry fails
+            raise RuntimeError("power cut")
+        return real_post_bulk(*args, **kw)
+
+    monkeypatch.setattr(ledger, "post_bulk", failing_post_bulk)
+    with pytest.raises(RuntimeError, match="power cut"):
+        savings.credit_interest(Q_END, chunk_size=2, commit_chunks=True)
+    db.session.rollback()
+    monkeypatch.setattr(ledger, "post_bulk", real_post_bulk)
+    assert {x.id for x in (a, b)} == {
+        acc_id for acc_id, through in db.session.execute(
+            select(SbDailyProduct.account_id, SbDailyProduct.interest_through)
+        ) if through == Q_END
+    }  # fmt: skip
+
+    result = savings.credit_interest(Q_END, chunk_size=2, commit_chunks=True)
+    uow.commit()
+    assert result.accounts == 3  # D, F, H (C is closed; A and B were credited before the crash)
+    db.session.expire_all()
+    credited: dict[int, int] = {}
+    charged: dict[int, int] = {}
+    for acc_id, entry_kind, dr, cr in db.session.execute(
+        select(JournalLine.account_id, ledger.JournalEntry.kind, JournalLine.debit_paise, JournalLine.credit_paise)
+        .join(ledger.JournalEntry, ledger.JournalEntry.id == JournalLine.entry_id)
+        .where(JournalLine.account_id.is_not(None), ledger.JournalEntry.value_date == Q_END)
+        .where(ledger.JournalEntry.kind.in_(["interest", "charge"]))
+    ):
+        target = credited if entry_kind == "interest" else charged
+        target[acc_id] = target.get(acc_id, 0) + (cr if entry_kind == "interest" else dr)
+    assert credited == expected  # every account once, to the paisa; nothing for C (closed) or F (interest-free)
+    assert charged == expected_charges
+    for x in (a, b, c, d, f, h):
+        got = db.session.get(Account, x.id).balance_paise
+        assert got == balances_before[x.id] + expected.get(x.id, 0) - expected_charges.get(x.id, 0), x.account_no
+    for x in (a, b, d, f, h):  # products reset for the next quarter
+        sb = db.session.get(SbDailyProduct, x.id)
+        assert (sb.product_paise, sb.period_start, sb.interest_through) == (0, date(2026, 7, 1), Q_END)
+    assert db.session.scalar(
+        select(func.count()).select_from(SbProductSegment).where(SbProductSegment.credited_on.is_(None))
+    ) == 0  # fmt: skip
+    assert ledger.verify().ok
+
+    # A third run posts nothing.
+    again = savings.credit_interest(Q_END, chunk_size=2, commit_chunks=True)
+    assert again.accounts == 0 and again.entries == []
