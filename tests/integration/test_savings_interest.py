@@ -136,6 +136,26 @@ def test_not_a_period_end_and_interest_free_products(books):
     assert acc.balance_paise == 50_000_00
 
 
+def test_tds_on_savings_interest_when_the_setting_is_on(books, app):
+    app.config["SB_INTEREST_TDS"] = True
+    product("SBX", "savings", [{"rate": "4.00"}])
+    rich = open_sb(member(name="Ratan Shah", pan="ABCPS1234K"), 1_00_00_000_00)  # ₹1 crore from 01-04
+    small = open_sb(member(name="Kiran Joshi", pan="ABCPJ1234K"), 10_000_00)  # ₹10,000 from 01-04
+    move_to(date(2026, 6, 30))
+    result = savings.credit_interest(date(2026, 6, 30))
+    uow.commit()
+    # By hand, 91 days (01-04 … 30-06) at 4 %:
+    #   ₹1,00,00,000 × 91 × 4 / 36500 = ₹99,726.03 → ₹99,726; above ₹50,000, so TDS 10 % = ₹9,972.60 → ₹9,973.
+    #   ₹10,000 × 91 × 4 / 36500 = ₹99.73 → ₹100; below the threshold: no TDS.
+    assert (result.interest_paise, result.tds_paise) == (99_726_00 + 100_00, 9_973_00)
+    db.session.expire_all()
+    assert rich.balance_paise == 1_00_00_000_00 + 99_726_00 - 9_973_00
+    assert small.balance_paise == 10_000_00 + 100_00
+    assert ledger.gl_balance(coa.TDS_PAYABLE) == 9_973_00
+    report = ledger.verify()
+    assert report.ok, report.problems
+
+
 def test_half_yearly_product_credits_only_at_half_year_end(books):
     product("SBH", "savings", [{"rate": "3.65"}], interest_frequency="half_yearly")
     acc = open_sb(member(), 10_000_00)
