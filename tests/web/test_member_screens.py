@@ -227,6 +227,8 @@ def test_admission_screen_receipt_and_minimum_shares(app, client, make_user, boo
     assert "₹1,100.00" in receipt and "SC000001" in receipt and "shares 1–10" in receipt
     profile = client.get(f"/staff/members/{member.member_no}").get_data(as_text=True)
     assert "Active" in profile and "10 × ₹100.00" in profile and "SH" in profile
+    counter = client.get("/teller").get_data(as_text=True)  # the cash is in this cashier's drawer
+    assert "Admission fee and shares" in counter and "1,100.00" in counter
 
 
 def test_share_refund_request_and_inline_approval(app, client, make_user, books):
