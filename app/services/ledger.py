@@ -5,9 +5,9 @@ ascending id order, updates their cached balances, writes the entry and its line
 records the audit row, all inside the caller's unit of work. The same idempotency key with
 the same request returns the original entry; with a different request it is refused.
 
-``post_bulk()`` posts ONE entry of many lines (batch runs such as crediting savings
+``post(..., bulk=True)`` posts ONE entry of many lines (batch runs such as crediting savings
 interest) with the same validation, day lock, row locks in ascending id order, limits,
-idempotency and audit as ``post()``; only the writing is set-based: the accounts are read
+idempotency and audit; only the writing is set-based: the accounts are read
 and locked with one Core SELECT ... FOR UPDATE, their cached balances are written with one
 UPDATE and the lines with one INSERT, instead of loading and flushing an ORM object per
 account and per line. Its member lines may name accounts by ``AccountRef`` (plain row
@@ -301,7 +301,7 @@ def _existing_for_key(key: str, fingerprint: str) -> JournalEntry | None:
 
 @dataclass
 class _Request:
-    """A posting request checked up to the row locks (shared by ``post`` and ``post_bulk``)."""
+    """A posting request checked up to the row locks."""
 
     narration: str
     fingerprint: str
@@ -442,12 +442,20 @@ def post(
     reverses: JournalEntry | None = None,
     allow_frozen: bool = False,
     enforce_limits: bool = True,
+    bulk: bool = False,
 ) -> JournalEntry:
     """Post one balanced journal entry in the current unit of work and return it.
 
     ``business_date`` must be the open business date (default); ``value_date`` may be
     earlier only with ``allow_backdate`` (the caller checks the permission).
     Raises a PostingError subclass (nothing written) when anything is wrong.
+
+    ``bulk`` writes an entry of many lines (batch runs) set-based, under the same checks,
+    locks, limits, idempotency and audit: the member accounts are locked in ascending id
+    order with one SELECT ... FOR UPDATE of plain rows, their cached balances written with
+    one UPDATE (which also checks each old balance) and the lines inserted with one INSERT.
+    Lines may then name accounts by ``AccountRef``; account objects already in the session
+    get the new balance.
     """
     req = _check_request(
         lines,
@@ -462,12 +470,20 @@ def post(
     if req.existing is not None:
         return req.existing
     resolved = req.resolved
-    accounts = _lock_accounts({r.account_id for r in resolved if r.account_id is not None})
-    changes = _apply_balances(resolved, accounts, allow_frozen=allow_frozen, enforce_limits=enforce_limits)
+    ids = {r.account_id for r in resolved if r.account_id is not None}
+    accounts: dict[int, Any]
+    if bulk:
+        db.session.flush()  # pending ORM changes to these accounts reach the rows before they are read
+        accounts = _lock_account_rows(ids)
+        changes = _balance_changes(resolved, accounts, allow_frozen=allow_frozen, enforce_limits=enforce_limits)
+    else:
+        accounts = _lock_accounts(ids)
+        changes = _apply_balances(resolved, accounts, allow_frozen=allow_frozen, enforce_limits=enforce_limits)
 
-    def undo() -> None:
-        for acc_id, (old, _new) in changes.items():
-            accounts[acc_id].balance_paise = old
+    def undo() -> None:  # a concurrent duplicate won: put back what was changed before the insert
+        if not bulk:  # bulk writes nothing before the entry row
+            for acc_id, (old, _new) in changes.items():
+                accounts[acc_id].balance_paise = old
 
     entry, replayed = _insert_entry(
         req,
@@ -483,6 +499,11 @@ def post(
         branch_id=branch_id,
     )
     if replayed:
+        return entry
+    if bulk:
+        _write_balances(changes)
+        _insert_lines(entry, resolved)
+        _audit_posting(entry, kind, changes, {a: accounts[a].account_no for a in changes})
         return entry
     db.session.add_all(
         [
@@ -654,70 +675,6 @@ def _insert_lines(entry: JournalEntry, resolved: list[_Resolved]) -> None:
                 for gl, acc, dr, cr, note in zip(gls, accs, drs, crs, notes, strict=True)
             ],
         )
-
-
-def post_bulk(
-    lines: Sequence[Line],
-    *,
-    kind: str,
-    narration: str,
-    idempotency_key: str | None = None,
-    fingerprint_extra: dict | None = None,
-    business_date: date | None = None,
-    value_date: date | None = None,
-    allow_backdate: bool = False,
-    posted_by_id: int | None = None,
-    approved_by_id: int | None = None,
-    branch_id: int | None = None,
-    channel: str = "branch",
-    reference: str | None = None,
-    allow_frozen: bool = False,
-    enforce_limits: bool = True,
-) -> JournalEntry:
-    """``post()`` for one entry of many lines (batch runs), written set-based.
-
-    Same request checks, idempotency, day lock, validation, limits and audit as ``post()``
-    (the shared helpers); the member accounts are locked in ascending id order with one
-    SELECT ... FOR UPDATE of plain rows, their cached balances written with one UPDATE
-    (which also checks each old balance) and the lines inserted with one INSERT. Lines may
-    name accounts by ``AccountRef``. Account objects already in the session get the new
-    balance. Reversals go through ``post()``.
-    """
-    req = _check_request(
-        lines,
-        kind=kind,
-        narration=narration,
-        idempotency_key=idempotency_key,
-        fingerprint_extra=fingerprint_extra,
-        business_date=business_date,
-        value_date=value_date,
-        allow_backdate=allow_backdate,
-    )
-    if req.existing is not None:
-        return req.existing
-    db.session.flush()  # pending ORM changes to these accounts reach the rows before they are read
-    resolved = req.resolved
-    accounts = _lock_account_rows({r.account_id for r in resolved if r.account_id is not None})
-    changes = _balance_changes(resolved, accounts, allow_frozen=allow_frozen, enforce_limits=enforce_limits)
-    entry, replayed = _insert_entry(
-        req,
-        lines,
-        kind=kind,
-        idempotency_key=idempotency_key,
-        reverses=None,
-        undo=lambda: None,  # nothing is written before the entry row
-        channel=channel,
-        reference=reference,
-        posted_by_id=posted_by_id,
-        approved_by_id=approved_by_id,
-        branch_id=branch_id,
-    )
-    if replayed:
-        return entry
-    _write_balances(changes)
-    _insert_lines(entry, resolved)
-    _audit_posting(entry, kind, changes, {a: accounts[a].account_no for a in changes})
-    return entry
 
 
 def get_entry(entry_id: int) -> JournalEntry:

@@ -271,7 +271,7 @@ def credit_interest(period_end: date, *, chunk_size: int = CHUNK, commit_chunks:
 
     Set-based: each chunk's products, accounts and open segments are read as plain rows
     (Core SELECTs), the interest is computed in Python by the pure rule
-    ``interest.savings_interest``, the entries are posted with ``ledger.post_bulk`` (the
+    ``interest.savings_interest``, the entries are posted with ``ledger.post(..., bulk=True)`` (the
     posting rules of ``post`` with set-based writes), and the chunk's products are reset and
     its segments marked with one UPDATE each. The reset is done first and claims the chunk:
     it only touches rows not yet credited for the period, so if another run credited any of
@@ -382,12 +382,13 @@ def credit_interest(period_end: date, *, chunk_size: int = CHUNK, commit_chunks:
                             charges.append((ref, charge))
             if credits:
                 total = sum(a for _, a in credits)
-                entry = ledger.post_bulk(
+                entry = ledger.post(
                     [Line.dr(coa.EXP_SB_INTEREST, total)]
                     + [Line.cr(ref, a, f"SB interest to {label}") for ref, a in credits],
                     kind="interest",
                     narration=f"Savings interest for the period ending {label} ({code})",
                     allow_frozen=True,
+                    bulk=True,
                     **post_kw,
                 )
                 result.entries.append(entry.id)
@@ -399,11 +400,12 @@ def credit_interest(period_end: date, *, chunk_size: int = CHUNK, commit_chunks:
                         result.tds_paise += row.tds_paise
             if charges:
                 total = sum(c for _, c in charges)
-                entry = ledger.post_bulk(
+                entry = ledger.post(
                     [Line.dr(ref, c, f"Minimum balance charge to {label}") for ref, c in charges]
                     + [Line.cr(coa.INCOME_SERVICE_CHARGES, total)],
                     kind="charge",
                     narration=f"Charge for average balance below {format_inr(min_balance)} ({code}, {label})",
+                    bulk=True,
                     **post_kw,
                 )
                 result.entries.append(entry.id)

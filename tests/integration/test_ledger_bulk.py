@@ -1,4 +1,4 @@
-"""ledger.post_bulk: the rules of post() for one entry of many lines, written set-based (SQLite and PostgreSQL)."""
+"""ledger.post(..., bulk=True): the rules of post() for one entry of many lines, written set-based (SQLite and PostgreSQL)."""
 
 import pytest
 from sqlalchemy import func, select
@@ -21,6 +21,10 @@ def _ref(acc: Account) -> AccountRef:
     return AccountRef(acc.id, acc.account_no, acc.control_gl_id)
 
 
+def post_bulk(lines, **kw) -> JournalEntry:
+    return ledger.post(lines, bulk=True, **kw)
+
+
 def _counts() -> tuple[int, int]:
     return (
         db.session.scalar(select(func.count()).select_from(JournalEntry)),
@@ -37,7 +41,7 @@ def test_bulk_entry_posts_like_post(any_books):
     lines += [Line.cr(_ref(acc), 100 * (i + 1), odd if i == 0 else None) for i, acc in enumerate(accounts)]
     lines += [Line.cr(accounts[0], 7, "")]  # an ORM account works too; same account twice adds up
     loaded = db.session.get(Account, accounts[1].id)
-    entry = ledger.post_bulk(lines, kind="interest", narration="Bulk interest", channel="system", allow_frozen=True)
+    entry = post_bulk(lines, kind="interest", narration="Bulk interest", channel="system", allow_frozen=True)
     uow.commit()
     assert loaded.balance_paise == 2_000_00 + 200  # the loaded object was updated, not left stale
     got = db.session.execute(
@@ -58,7 +62,7 @@ def test_bulk_entry_posts_like_post(any_books):
     )
     assert audit_row.after["balances"][accounts[0].account_no] == {"before": 1_000_00, "after": 1_000_00 + 107}
     # A debit-normal account (a loan) rises with a debit.
-    ledger.post_bulk([Line.dr(_ref(loan), 5_00), Line.cr(coa.VAULT_CASH, 5_00)], kind="disbursement", narration="x")
+    post_bulk([Line.dr(_ref(loan), 5_00), Line.cr(coa.VAULT_CASH, 5_00)], kind="disbursement", narration="x")
     uow.commit()
     db.session.expire_all()
     assert db.session.get(Account, loan.id).balance_paise == 5_00
@@ -89,7 +93,7 @@ def test_bulk_entry_refuses_what_post_refuses(any_books):
     ]
     for lines, error in cases:
         with pytest.raises(error):
-            ledger.post_bulk(lines, kind="charge", narration="Refused")
+            post_bulk(lines, kind="charge", narration="Refused")
         db.session.rollback()
     assert _counts() == before
     db.session.expire_all()
@@ -101,14 +105,12 @@ def test_bulk_entry_is_idempotent_by_key(any_books):
     a = new_account("savings", opening_paise=1_000_00)
     uow.commit()
     lines = [Line.dr(coa.EXP_SB_INTEREST, 300), Line.cr(_ref(a), 300)]
-    first = ledger.post_bulk(lines, kind="interest", narration="Keyed", idempotency_key="bulk-1")
+    first = post_bulk(lines, kind="interest", narration="Keyed", idempotency_key="bulk-1")
     uow.commit()
-    again = ledger.post_bulk(lines, kind="interest", narration="Keyed", idempotency_key="bulk-1")
+    again = post_bulk(lines, kind="interest", narration="Keyed", idempotency_key="bulk-1")
     assert again.id == first.id
     with pytest.raises(ledger.IdempotencyConflict):
-        ledger.post_bulk(
-            [*lines[:1], Line.cr(_ref(a), 301)], kind="interest", narration="Keyed", idempotency_key="bulk-1"
-        )
+        post_bulk([*lines[:1], Line.cr(_ref(a), 301)], kind="interest", narration="Keyed", idempotency_key="bulk-1")
     db.session.rollback()
     db.session.expire_all()
     assert db.session.get(Account, a.id).balance_paise == 1_000_00 + 300
