@@ -53,6 +53,28 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
+@pytest.fixture
+def otp_limited_client(tmp_path) -> Iterator[FlaskClient]:
+    """A client of an app with rate limits on (OTP: 2 a minute) and a TOTP-enrolled manager "mohan"."""
+    import pyotp
+
+    from app.services import staff_auth, uow
+
+    application = make_app(
+        f"sqlite:///{tmp_path / 'rl.db'}",
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_LOGIN="50 per minute",
+        RATELIMIT_OTP="2 per minute",
+    )
+    with application.app_context():
+        db.create_all()
+        staff_auth.create_user(username="mohan", password=PASSWORD, role="manager", totp_secret=pyotp.random_base32())
+        uow.commit()
+        yield application.test_client()
+        db.session.remove()
+        db.engine.dispose()
+
+
 # ---------------------------------------------------------------- PostgreSQL
 
 

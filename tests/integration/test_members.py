@@ -403,34 +403,48 @@ def test_search_by_name_number_mobile_and_pan(app, staff):
 # ---------------------------------------------------------------- PostgreSQL: concurrency
 
 
-@pytest.mark.postgres
-def test_concurrent_registrations_get_unique_consecutive_numbers(pg_app):
-    threads, per_thread = 8, 4
+def at_once(pg_app, threads: int, work) -> list:
+    """Run ``work(t)`` in ``threads`` threads released together, each in its own app context
+    and session; return what each returned (or the exception it raised), in no order."""
     barrier = threading.Barrier(threads)
-    numbers: list[str] = []
-    errors: list[BaseException] = []
+    results: list = []
     lock = threading.Lock()
 
-    def work(t: int) -> None:
-        try:
-            with pg_app.app_context(), acting_as(SYSTEM):
-                barrier.wait(timeout=10)
-                for i in range(per_thread):
-                    n = 100 + t * per_thread + i
-                    member = members.register(member_data(n), by=None)
-                    uow.commit()
-                    with lock:
-                        numbers.append(member.member_no)
-                db.session.remove()
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
+    def run(t: int) -> None:
+        with pg_app.app_context(), acting_as(SYSTEM):
+            barrier.wait(timeout=10)
+            try:
+                result = work(t)
+            except BaseException as exc:  # noqa: BLE001
+                db.session.rollback()
+                result = exc
+            db.session.remove()
+            with lock:
+                results.append(result)
 
-    pool = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
+    pool = [threading.Thread(target=run, args=(t,)) for t in range(threads)]
     for th in pool:
         th.start()
     for th in pool:
         th.join(timeout=60)
-    assert not errors, errors
+    assert len(results) == threads, "a thread did not finish"
+    return results
+
+
+@pytest.mark.postgres
+def test_concurrent_registrations_get_unique_consecutive_numbers(pg_app):
+    threads, per_thread = 8, 4
+
+    def work(t: int) -> list[str]:
+        numbers = []
+        for i in range(per_thread):
+            numbers.append(members.register(member_data(100 + t * per_thread + i), by=None).member_no)
+            uow.commit()
+        return numbers
+
+    results = at_once(pg_app, threads, work)
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    numbers = [n for r in results for n in r]
     assert len(numbers) == threads * per_thread == len(set(numbers))
     assert sorted(numbers) == [f"M{i:06d}" for i in range(1, threads * per_thread + 1)]
     db.session.expire_all()
@@ -440,29 +454,18 @@ def test_concurrent_registrations_get_unique_consecutive_numbers(pg_app):
 @pytest.mark.postgres
 def test_concurrent_duplicate_aadhaar_registers_once(pg_app):
     threads = 6
-    barrier = threading.Barrier(threads)
-    outcomes: list[str] = []
-    lock = threading.Lock()
 
-    def work(t: int) -> None:
-        with pg_app.app_context(), acting_as(SYSTEM):
-            barrier.wait(timeout=10)
-            try:
-                members.register(member_data(200 + t, aadhaar=aadhaar(999), pan=""), by=None)
-                uow.commit()
-                result = "ok"
-            except ValidationError as exc:
-                db.session.rollback()
-                result = "aadhaar" if "aadhaar" in exc.errors else repr(exc.errors)
-            db.session.remove()
-            with lock:
-                outcomes.append(result)
+    def work(t: int) -> str:
+        members.register(member_data(200 + t, aadhaar=aadhaar(999), pan=""), by=None)
+        uow.commit()
+        return "ok"
 
-    pool = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
-    for th in pool:
-        th.start()
-    for th in pool:
-        th.join(timeout=60)
+    outcomes = [
+        r
+        if isinstance(r, str)
+        else ("aadhaar" if isinstance(r, ValidationError) and "aadhaar" in r.errors else repr(r))
+        for r in at_once(pg_app, threads, work)
+    ]
     assert sorted(outcomes) == ["aadhaar"] * (threads - 1) + ["ok"]
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(Member)) == 1
@@ -532,32 +535,18 @@ def test_concurrent_self_registrations_with_one_mobile_create_one_login(pg_app):
     from app.services import member_auth
 
     threads = 5
-    barrier = threading.Barrier(threads)
-    outcomes: list[str] = []
-    lock = threading.Lock()
 
-    def work(t: int) -> None:
-        with pg_app.app_context(), acting_as(SYSTEM):
-            barrier.wait(timeout=10)
-            try:
-                member_auth.self_register(member_data(400 + t, mobile="9822222222"), "Khet-2026-Sinnar")
-                uow.commit()
-                result = "ok"
-            except ValidationError as exc:
-                db.session.rollback()
-                result = "mobile" if set(exc.errors) == {"mobile"} else repr(exc.errors)
-            except BaseException as exc:  # noqa: BLE001
-                db.session.rollback()
-                result = repr(exc)
-            db.session.remove()
-            with lock:
-                outcomes.append(result)
+    def work(t: int) -> str:
+        member_auth.self_register(member_data(400 + t, mobile="9822222222"), "Khet-2026-Sinnar")
+        uow.commit()
+        return "ok"
 
-    pool = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
-    for th in pool:
-        th.start()
-    for th in pool:
-        th.join(timeout=60)
+    outcomes = [
+        r
+        if isinstance(r, str)
+        else ("mobile" if isinstance(r, ValidationError) and set(r.errors) == {"mobile"} else repr(r))
+        for r in at_once(pg_app, threads, work)
+    ]
     assert sorted(outcomes) == ["mobile"] * (threads - 1) + ["ok"], outcomes
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(Member)) == 1

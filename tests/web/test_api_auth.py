@@ -508,24 +508,10 @@ def test_api_lockout_message_only_after_the_right_password(client, make_user):
     assert_problem(api_login(client, "asha"), 401, "locked")
 
 
-def test_otp_endpoint_has_its_own_rate_limit(tmp_path):
-    application = make_app(
-        f"sqlite:///{tmp_path / 'rl.db'}",
-        RATELIMIT_ENABLED=True,
-        RATELIMIT_LOGIN="50 per minute",
-        RATELIMIT_OTP="2 per minute",
-    )
-    with application.app_context():
-        db.create_all()
-        staff_auth.create_user(username="mohan", password=PASSWORD, role="manager", totp_secret=pyotp.random_base32())
-        uow.commit()
-        client = application.test_client()
-        token = api_login(client, "mohan").get_json()["otp_token"]
-        codes = [
-            client.post("/api/v1/auth/otp", json={"otp_token": token, "code": "000000"}).status_code for _ in range(3)
-        ]
-        assert codes == [401, 401, 429]
-        assert_problem(client.post("/api/v1/auth/otp", json={"otp_token": token, "code": "000000"}), 429)
-        assert api_login(client, "mohan").status_code == 200  # the login budget is separate
-        db.session.remove()
-        db.engine.dispose()
+def test_otp_endpoint_has_its_own_rate_limit(otp_limited_client):
+    client = otp_limited_client
+    token = api_login(client, "mohan").get_json()["otp_token"]
+    codes = [client.post("/api/v1/auth/otp", json={"otp_token": token, "code": "000000"}).status_code for _ in range(3)]
+    assert codes == [401, 401, 429]
+    assert_problem(client.post("/api/v1/auth/otp", json={"otp_token": token, "code": "000000"}), 429)
+    assert api_login(client, "mohan").status_code == 200  # the login budget is separate

@@ -13,7 +13,7 @@ from app.models.audit import AuditLog
 from app.models.base import utcnow
 from app.models.users import RecoveryCode, StaffUser
 from app.services import staff_auth, uow
-from tests.conftest import PASSWORD, login_as, make_app
+from tests.conftest import PASSWORD, login_as
 
 CODE_RE = r"<code>([A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4})</code>"
 
@@ -309,25 +309,13 @@ def test_lockout_is_enforced_at_the_totp_step(app, client, make_user):
     assert signed_in(client)
 
 
-def test_otp_step_has_its_own_tighter_rate_limit(tmp_path):
-    application = make_app(
-        f"sqlite:///{tmp_path / 'rl.db'}",
-        RATELIMIT_ENABLED=True,
-        RATELIMIT_LOGIN="50 per minute",
-        RATELIMIT_OTP="2 per minute",
-    )
-    with application.app_context():
-        db.create_all()
-        staff_auth.create_user(username="mohan", password=PASSWORD, role="manager", totp_secret=pyotp.random_base32())
-        uow.commit()
-        client = application.test_client()
-        assert login_as(client, "mohan").status_code == 302
-        codes = [client.post("/auth/totp", data={"code": "000000"}).status_code for _ in range(3)]
-        assert codes == [401, 401, 429]
-        assert client.get("/auth/totp").status_code == 200  # only POSTs count
-        assert login_as(client, "mohan").status_code == 302  # the password step has its own budget
-        db.session.remove()
-        db.engine.dispose()
+def test_otp_step_has_its_own_tighter_rate_limit(otp_limited_client):
+    client = otp_limited_client
+    assert login_as(client, "mohan").status_code == 302
+    codes = [client.post("/auth/totp", data={"code": "000000"}).status_code for _ in range(3)]
+    assert codes == [401, 401, 429]
+    assert client.get("/auth/totp").status_code == 200  # only POSTs count
+    assert login_as(client, "mohan").status_code == 302  # the password step has its own budget
 
 
 # ---------------------------------------------------------------- enrolment
