@@ -21,13 +21,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
 
     from app import models  # noqa: F401  (register every table)
     from app.extensions import csrf, db, limiter, login_manager, migrate
-    from app.services import (  # noqa: F401  (approval kinds and deposit counter rules register at import)
-        deposits,
-        ledger_workflows,
-        shares,
-        teller,
-        transfers,
-    )
+    from app.services import counter, deposits, ledger, members  # noqa: F401  (approval kinds and deposit counter rules register at import)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True, compare_type=True)

@@ -9,7 +9,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from app.security import is_htmx_request, login_redirect, request_actor
-from app.services.errors import DomainError
+from app.services.common import DomainError
 
 log = logging.getLogger(__name__)
 PROBLEM_BASE = "https://sahakari.example/problems/"
@@ -44,7 +44,7 @@ def _audit_csrf_failure(exc: CSRFError) -> None:
     Auditing must never turn the 400 into a 500, so a failure to write is only logged.
     """
     from app.extensions import db
-    from app.services import audit, uow
+    from app.services.common import audit, uow
 
     try:
         db.session.rollback()

@@ -9,7 +9,7 @@ from flask import Flask, Response, flash, g, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 
 from app.models.base import utcnow
-from app.services.context import SYSTEM, Actor, set_actor
+from app.services.common import SYSTEM, Actor, set_actor
 
 
 def _client_ip() -> str | None:

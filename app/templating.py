@@ -12,7 +12,7 @@ from app.permissions import has_permission
 def init_templating(app: Flask) -> None:
     @app.context_processor
     def _globals() -> dict:
-        from app.services.calendar import business_date_or_none
+        from app.services.ledger import business_date_or_none
 
         return {
             "htmx_url": app.config["HTMX_URL"],

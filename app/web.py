@@ -14,7 +14,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy.exc import DBAPIError
 from wtforms import SelectChoice
 
-from app.services.errors import DomainError
+from app.services.common import DomainError
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def retrying_view(view: Callable) -> Callable:
         if request.method in SAFE_METHODS:
             return view(*args, **kwargs)
         from app.extensions import db
-        from app.services.uow import is_retryable
+        from app.services.common import is_retryable
 
         for attempt in range(1, VIEW_ATTEMPTS + 1):
             try:

@@ -28,7 +28,9 @@ def _setup(n: int) -> None:
     from app.models.deposits import DepositAccount, SbDailyProduct
     from app.models.ledger import Account, GLAccount, JournalEntry, JournalLine
     from app.models.members import Member
-    from app.services import calendar, coa, deposits, uow
+    from app.services import deposits
+    from app.services.common import uow
+    from app.services.ledger import calendar, coa
 
     coa.seed_chart()
     calendar.open_business_day(START)
@@ -166,7 +168,8 @@ def main(argv: list[str] | None = None) -> None:
     app = migrated_app(url)
     with app.app_context():
         from app.extensions import db
-        from app.services import savings, uow
+        from app.services.common import uow
+        from app.services.deposits import savings
 
         started = time.perf_counter()
         _setup(args.accounts)
@@ -186,7 +189,7 @@ def main(argv: list[str] | None = None) -> None:
         uow.commit()
         print(f"re-run of {START} (idempotent): {again} accounts in {time.perf_counter() - t0:.2f} s")
         if args.credit:
-            from app.services import calendar
+            from app.services.ledger import calendar
 
             quarter_end = date(2026, 6, 30)
             calendar.close_business_day(START)

@@ -40,7 +40,9 @@ def _setup(url: str, n_accounts: int) -> list[int]:
 
     from app.extensions import db
     from app.models.ledger import Account, GLAccount
-    from app.services import calendar, coa, ledger, uow
+    from app.services import ledger
+    from app.services.common import uow
+    from app.services.ledger import calendar, coa
 
     app = migrated_app(url)
     with app.app_context():
@@ -79,8 +81,8 @@ def _worker(args: tuple[str, list[int], float, int]) -> tuple[int, int, list[flo
     url, ids, seconds, seed = args
     from app.extensions import db
     from app.models.ledger import Account
-    from app.services import ledger, uow
-    from app.services.errors import DomainError
+    from app.services import ledger
+    from app.services.common import DomainError, uow
 
     app = make_bench_app(url)
     rng = random.Random(seed)

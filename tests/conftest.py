@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 
 from app import create_app
 from app.extensions import db
-from app.services.context import SYSTEM, acting_as
+from app.services.common import SYSTEM, acting_as
 from config import TestingConfig
 
 PASSWORD = "Correct-Horse-9"
@@ -58,7 +58,8 @@ def otp_limited_client(tmp_path) -> Iterator[FlaskClient]:
     """A client of an app with rate limits on (OTP: 2 a minute) and a TOTP-enrolled manager "mohan"."""
     import pyotp
 
-    from app.services import staff_auth, uow
+    from app.services.access import staff_auth
+    from app.services.common import uow
 
     application = make_app(
         f"sqlite:///{tmp_path / 'rl.db'}",
@@ -152,7 +153,8 @@ def redis_url() -> Iterator[str]:
 @pytest.fixture
 def make_user(app: Flask):
     """Create a staff user: make_user("clerk") or make_user("admin", username="boss")."""
-    from app.services import staff_auth, uow
+    from app.services.access import staff_auth
+    from app.services.common import uow
 
     def _make(role: str, username: str | None = None, password: str = PASSWORD, **kw):
         user = staff_auth.create_user(username=username or f"{role}_user", password=password, role=role, **kw)
@@ -186,7 +188,8 @@ BUSINESS_DATE = __import__("datetime").date(2026, 4, 1)
 
 def open_books(on=BUSINESS_DATE):
     """Seed the chart of accounts and open a business day (works on SQLite and PostgreSQL)."""
-    from app.services import calendar, coa, uow
+    from app.services.common import uow
+    from app.services.ledger import calendar, coa
 
     coa.seed_chart()
     if calendar.open_day() is None:
@@ -221,7 +224,9 @@ def new_account(
     from sqlalchemy import select
 
     from app.models.ledger import Account, GLAccount
-    from app.services import coa, ledger, uow
+    from app.services import ledger
+    from app.services.common import uow
+    from app.services.ledger import coa
 
     control = (
         control

@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models.ledger import Account, JournalEntry, JournalLine
-from app.services import calendar, coa, deposits, ledger, uow
-from app.services.ledger import Line
+from app.services import deposits, ledger
+from app.services.common import uow
+from app.services.ledger import Line, calendar, coa
 from tests.factories import make_member
 
 
@@ -96,7 +97,8 @@ def cashier(float_paise: int | None = None):
     vault's cash unless ``float_paise`` is given (so cash closures can be paid out).
     """
     from app.models.users import StaffUser
-    from app.services import staff_auth, teller
+    from app.services.access import staff_auth
+    from app.services.counter import teller
     from tests.conftest import PASSWORD
 
     user = db.session.scalar(select(StaffUser).where(StaffUser.username == CASHIER))
@@ -120,14 +122,14 @@ def _test_cashier():
 
 def drawer_no() -> str:
     """The account number of the test cashier's drawer for the business date."""
-    from app.services import teller
+    from app.services.counter import teller
 
     return teller.current_drawer(_test_cashier()).account.account_no
 
 
 def _close_test_drawer() -> None:
     """Return the test cashier's cash to the vault and close the drawer (before the day closes)."""
-    from app.services import teller
+    from app.services.counter import teller
 
     user = _test_cashier()
     drawer = teller.current_drawer(user) if user is not None else None

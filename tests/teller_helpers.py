@@ -6,7 +6,9 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models.ledger import JournalEntry, JournalLine
-from app.services import coa, ledger, uow
+from app.services import ledger
+from app.services.common import uow
+from app.services.ledger import coa
 from tests.conftest import new_account
 from tests.factories import make_member
 

@@ -17,9 +17,9 @@ from flask import Blueprint, request
 
 from app.money import MoneyError, parse_amount
 from app.permissions import public
-from app.services import emi as emi_rules
-from app.services import interest
-from app.services.errors import DomainError
+from app.services.common import DomainError
+from app.services.deposits import interest
+from app.services.loans import emi as emi_rules
 from app.web import is_htmx, render
 
 bp = Blueprint("calculators", __name__)

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from flask import has_app_context
 
-from app.services.context import SYSTEM, acting_as
+from app.services.common import SYSTEM, acting_as
 
 F = TypeVar("F", bound=Callable[..., Any])
 _app = None

@@ -8,7 +8,8 @@ from flask import current_app
 
 from app.jobs.context import job
 from app.models.base import utcnow
-from app.services import audit, idempotency, tokens, uow
+from app.services.access import tokens
+from app.services.common import audit, idempotency, uow
 
 
 @job

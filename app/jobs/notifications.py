@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.jobs.context import job
-from app.services import notifications
+from app.services.common import notifications
 
 
 @job

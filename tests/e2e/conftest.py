@@ -18,7 +18,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from app.extensions import db
-from app.services.context import SYSTEM, acting_as
+from app.services.common import SYSTEM, acting_as
 from tests.conftest import REQUIRE_SERVICES, make_app
 
 HTMX_FILE = Path(__file__).parent / "assets" / "htmx-2.0.4.min.js"
@@ -41,7 +41,7 @@ def live_app(tmp_path) -> Iterator[tuple]:
     )
     with application.app_context(), acting_as(SYSTEM):
         db.create_all()
-        from app.services.demo import seed
+        from app.demo import seed
 
         seed()
     server = make_server("127.0.0.1", 0, application, threaded=True)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.services.context import SYSTEM, acting_as
+from app.services.common import SYSTEM, acting_as
 from tests.e2e.conftest import sign_in
 
 pytestmark = pytest.mark.e2e
@@ -12,7 +12,8 @@ def test_cashier_day_at_the_counter(browser_page, live_app):
     page = browser_page
     application, base = live_app
     with application.app_context(), acting_as(SYSTEM):
-        from app.services import staff_auth, uow
+        from app.services.access import staff_auth
+        from app.services.common import uow
         from tests.teller_helpers import member_account
 
         account = member_account(opening_paise=20_000_00)

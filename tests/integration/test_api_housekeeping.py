@@ -11,7 +11,8 @@ from app.jobs.maintenance import purge_api_records
 from app.models.api import IdempotencyRecord, RefreshToken
 from app.models.audit import AuditLog
 from app.models.base import utcnow
-from app.services import idempotency, staff_auth, tokens, uow
+from app.services.access import staff_auth, tokens
+from app.services.common import idempotency, uow
 
 
 def _record(key: str, age_hours: int) -> None:

@@ -5,10 +5,10 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models.ledger import GLAccount, JournalEntry
-from app.services import approvals, coa, ledger, uow
-from app.services import ledger_workflows as wf
-from app.services.errors import Conflict, PermissionDenied, ValidationError
-from app.services.ledger import Line
+from app.services import ledger
+from app.services.common import Conflict, PermissionDenied, ValidationError, approvals, uow
+from app.services.ledger import Line, coa
+from app.services.ledger import workflows as wf
 from tests.conftest import new_account
 
 VOUCHER = [

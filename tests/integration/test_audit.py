@@ -8,8 +8,7 @@ from sqlalchemy.exc import DBAPIError
 
 from app.extensions import db
 from app.models.audit import AuditLog
-from app.services import audit, uow
-from app.services.context import Actor, acting_as
+from app.services.common import Actor, acting_as, audit, uow
 
 
 def _write(n: int) -> None:

@@ -6,12 +6,12 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from app.demo import seed
 from app.extensions import db
 from app.models.ledger import Account, JournalEntry
 from app.models.members import Member
 from app.models.users import ROLES, StaffUser
 from app.services import ledger
-from app.services.demo import seed
 
 
 def _counts() -> tuple[int, int, int, int]:

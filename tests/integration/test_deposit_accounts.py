@@ -9,9 +9,11 @@ from app.extensions import db
 from app.models.audit import AuditLog
 from app.models.deposits import AccountHolder, DepositAccount, DepositProduct, ProductRate, SbDailyProduct
 from app.models.ledger import Account, JournalEntry
-from app.services import approvals, coa, deposit_rules, deposits, ledger, savings, uow
-from app.services.deposits import OpenRequest
-from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from app.services import deposits, ledger
+from app.services.common import Conflict, NotFound, PermissionDenied, ValidationError, approvals, uow
+from app.services.deposits import OpenRequest, savings
+from app.services.ledger import coa
+from app.services.ledger import kinds as deposit_rules
 from tests.deposit_helpers import (
     F60,
     cash_in,
@@ -209,7 +211,7 @@ def test_freeze_and_unfreeze_need_a_different_approver(staff):
     with pytest.raises(PermissionDenied, match="cannot decide"):
         approvals.approve(req.id, checker=staff["clerk"])
     db.session.rollback()
-    from app.services import staff_auth
+    from app.services.access import staff_auth
 
     checker = staff_auth.create_user(username="manager2", password="Correct-Horse-9", role="manager")
     uow.commit()

@@ -12,21 +12,13 @@ from app.models.audit import AuditLog
 from app.models.deposits import DepositAccount, SbDailyProduct, TdsDeduction
 from app.models.ledger import Account, JournalEntry
 from app.models.teller import CashTransaction
-from app.services import (
-    approvals,
-    coa,
-    deposits,
-    fixed_deposits,
-    ledger,
-    recurring_deposits,
-    savings,
-    tds,
-    teller,
-    transfers,
-    uow,
-)
-from app.services.deposits import OpenRequest
-from app.services.errors import ValidationError
+from app.services import deposits, ledger
+from app.services.common import ValidationError, approvals, uow
+from app.services.counter import teller, transfers
+from app.services.deposits import OpenRequest, savings, tds
+from app.services.deposits import fixed as fixed_deposits
+from app.services.deposits import recurring as recurring_deposits
+from app.services.ledger import coa
 from tests.deposit_helpers import (
     F60,
     cashier,

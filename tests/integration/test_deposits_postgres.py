@@ -9,8 +9,11 @@ from app.extensions import db
 from app.models.base import utcnow
 from app.models.deposits import DepositAccount, SbDailyProduct
 from app.models.ledger import Account, GLAccount, JournalEntry, JournalLine
-from app.services import coa, deposits, fixed_deposits, ledger, savings, uow
-from app.services.deposits import OpenRequest
+from app.services import deposits, ledger
+from app.services.common import uow
+from app.services.deposits import OpenRequest, savings
+from app.services.deposits import fixed as fixed_deposits
+from app.services.ledger import coa
 from tests.deposit_helpers import F60, cash_in, cashier, member, move_to, open_sb
 
 pytestmark = pytest.mark.postgres

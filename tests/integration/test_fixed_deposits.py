@@ -13,8 +13,11 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models.deposits import DepositAccount, TdsDeduction
 from app.models.ledger import JournalEntry
-from app.services import coa, deposits, fixed_deposits, ledger, uow
+from app.services import deposits, ledger
+from app.services.common import uow
 from app.services.deposits import OpenRequest
+from app.services.deposits import fixed as fixed_deposits
+from app.services.ledger import coa
 from tests.deposit_helpers import (
     F60,
     cashier,
@@ -275,8 +278,8 @@ def test_premature_closure_of_a_payout_fd_recovers_interest_paid_beyond_the_new_
 
 
 def test_fd_takes_no_counter_credits_or_withdrawals(fd_books):
-    from app.services import deposit_rules
-    from app.services.errors import ValidationError
+    from app.services.common import ValidationError
+    from app.services.ledger import kinds as deposit_rules
 
     fd = _open(member(), 10_000_00, months=12, maturity_action="auto_renew")
     assert not deposit_rules.accepts_credit("fd") and not deposit_rules.allows_withdrawal("fd")

@@ -5,7 +5,7 @@ from app.extensions import db
 from app.jobs import enqueue
 from app.jobs.maintenance import seal_audit
 from app.models.audit import AuditLog
-from app.services import audit
+from app.services.common import audit
 
 
 def _unsealed_row():

@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models.audit import AuditLog
-from app.services import kyc, members, uow
-from app.services.errors import Conflict, PermissionDenied, ValidationError
+from app.services import members
+from app.services.common import Conflict, PermissionDenied, ValidationError, uow
+from app.services.members import kyc
 from tests.integration.test_members import JPEG, PDF, PNG, aadhaar, member_data, pan, ready_member, upload_all
 
 
@@ -238,8 +239,7 @@ def test_whoever_changes_identity_details_cannot_check_the_kyc(staff):
 
 def test_an_identity_edit_recorded_by_a_staff_actor_counts_without_the_explicit_fields(staff, app):
     """Older member.update audit rows (before the editor was recorded) still name their staff actor."""
-    from app.services import audit
-    from app.services.context import Actor, acting_as
+    from app.services.common import Actor, acting_as, audit
 
     clerk, manager = staff["clerk"], staff["manager"]
     member = members.register(member_data(1), by=clerk)

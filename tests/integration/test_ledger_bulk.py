@@ -6,9 +6,9 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models.audit import AuditLog
 from app.models.ledger import Account, JournalEntry, JournalLine
-from app.services import coa, ledger, uow
-from app.services.errors import ValidationError
-from app.services.ledger import AccountRef, Line
+from app.services import ledger
+from app.services.common import ValidationError, uow
+from app.services.ledger import AccountRef, Line, coa
 from tests.conftest import new_account
 
 

@@ -12,10 +12,10 @@ from app.models.approvals import ApprovalRequest
 from app.models.audit import AuditLog
 from app.models.calendar import BusinessDay
 from app.models.ledger import Account, GLAccount, GLDailyBalance, JournalEntry
-from app.services import approvals, audit, calendar, coa, ledger, uow
-from app.services import ledger_workflows as wf
-from app.services.errors import ValidationError
-from app.services.ledger import Line
+from app.services import ledger
+from app.services.common import ValidationError, approvals, audit, uow
+from app.services.ledger import Line, calendar, coa
+from app.services.ledger import workflows as wf
 from tests.conftest import BUSINESS_DATE, new_account
 
 DAY2 = date(2026, 4, 2)

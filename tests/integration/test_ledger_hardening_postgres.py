@@ -12,9 +12,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from app.extensions import db
 from app.models.audit import AuditLog
 from app.models.ledger import Account, GLAccount, GLDailyBalance, JournalEntry, JournalLine
-from app.services import calendar, coa, ledger, uow
-from app.services.context import SYSTEM, acting_as
-from app.services.ledger import Line
+from app.services import ledger
+from app.services.common import SYSTEM, acting_as, uow
+from app.services.ledger import Line, calendar, coa
 from tests.conftest import BUSINESS_DATE, new_account
 
 pytestmark = pytest.mark.postgres

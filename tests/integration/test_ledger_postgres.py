@@ -10,10 +10,9 @@ from sqlalchemy.exc import DBAPIError
 
 from app.extensions import db
 from app.models.ledger import Account, JournalEntry
-from app.services import coa, ledger, uow
-from app.services.context import SYSTEM, acting_as
-from app.services.errors import DomainError
-from app.services.ledger import Line
+from app.services import ledger
+from app.services.common import SYSTEM, DomainError, acting_as, uow
+from app.services.ledger import Line, coa
 from tests.conftest import new_account
 
 pytestmark = pytest.mark.postgres

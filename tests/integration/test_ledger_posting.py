@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models.audit import AuditLog
 from app.models.ledger import GLAccount, JournalEntry, JournalLine
-from app.services import calendar, coa, ledger, uow
-from app.services.errors import ValidationError
-from app.services.ledger import Line
+from app.services import ledger
+from app.services.common import ValidationError, uow
+from app.services.ledger import Line, calendar, coa
 from tests.conftest import BUSINESS_DATE, new_account
 
 

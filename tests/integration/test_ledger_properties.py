@@ -4,9 +4,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.extensions import db
-from app.services import coa, ledger, uow
-from app.services.errors import DomainError
-from app.services.ledger import Line
+from app.services import ledger
+from app.services.common import DomainError, uow
+from app.services.ledger import Line, coa
 from tests.conftest import new_account, open_books
 
 ops = st.lists(

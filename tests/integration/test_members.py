@@ -18,10 +18,9 @@ from app.extensions import db
 from app.models.audit import AuditLog
 from app.models.members import Member, MemberStatusChange
 from app.models.users import Branch
-from app.services import kyc, members, uow
-from app.services.context import SYSTEM, acting_as
-from app.services.errors import ValidationError
-from app.services.validators import verhoeff_check_digit
+from app.services import members
+from app.services.common import SYSTEM, ValidationError, acting_as, uow, verhoeff_check_digit
+from app.services.members import kyc
 
 # ---------------------------------------------------------------- shared helpers
 
@@ -90,7 +89,8 @@ def staff(app, make_user):
 
 def admit_in_cash(member, staff):
     """Admit with the fee and 10 shares paid in cash at the cashier's drawer."""
-    from app.services import shares, teller
+    from app.services.counter import teller
+    from app.services.members import shares
 
     if teller.current_drawer(staff["cashier"]) is None:
         teller.open_drawer(staff["cashier"], 0)
@@ -244,7 +244,7 @@ def test_update_after_kyc_approval_sends_kyc_back_for_identity_changes(books, st
 
 def test_a_new_mobile_moves_the_portal_login_which_must_be_proven_again(books, staff):
     from app.models.members import MemberLogin, MemberOtp
-    from app.services import member_auth
+    from app.services.access import member_auth
 
     member = ready_member(staff["clerk"], staff["manager"])
     login = member_auth.create_login(member, "Khet-2026-Sinnar")
@@ -285,7 +285,7 @@ def test_a_self_registration_losing_the_mobile_race_gets_the_field_error(books, 
     """The unique index catches what the pre-check missed (the other registration committed in
     between): the loser gets the mobile field error, not a 500, and its savepoint is undone."""
     from app.models.members import MemberLogin
-    from app.services import member_auth
+    from app.services.access import member_auth
 
     first = members.register(member_data(1, mobile="9811111111"), by=None, self_registered=True)
     uow.commit()
@@ -482,7 +482,7 @@ def test_outbox_inline_delivery_marks_messages_sent(app):
     import logging
 
     from app.models.members import Notification
-    from app.services import notifications
+    from app.services.common import notifications
 
     records: list[str] = []
 
@@ -490,7 +490,7 @@ def test_outbox_inline_delivery_marks_messages_sent(app):
         def emit(self, record: logging.LogRecord) -> None:
             records.append(record.getMessage())
 
-    logger = logging.getLogger("app.services.notifications")
+    logger = logging.getLogger("app.services.common.notifications")
     handler, old_level, old_disabled = Collect(level=logging.INFO), logger.level, logger.disabled
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
@@ -515,7 +515,7 @@ def test_outbox_inline_delivery_marks_messages_sent(app):
 
 def test_a_code_is_delivered_but_not_kept_in_the_outbox_once_sent(app, monkeypatch):
     from app.models.members import Notification
-    from app.services import notifications
+    from app.services.common import notifications
 
     delivered: list[str] = []
     monkeypatch.setattr(notifications, "deliver", lambda row, text: delivered.append(text))
@@ -532,7 +532,7 @@ def test_a_code_is_delivered_but_not_kept_in_the_outbox_once_sent(app, monkeypat
 
 @pytest.mark.postgres
 def test_concurrent_self_registrations_with_one_mobile_create_one_login(pg_app):
-    from app.services import member_auth
+    from app.services.access import member_auth
 
     threads = 5
 
@@ -558,7 +558,7 @@ def test_outbox_job_runs_on_the_notifications_queue(app, redis_url):
 
     from app.jobs import redis_connection
     from app.models.members import Notification
-    from app.services import notifications
+    from app.services.common import notifications
 
     app.config["REDIS_URL"] = redis_url
     notifications.sms("9876543210", "otp_login", "123456 is your code")

@@ -13,10 +13,12 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models.deposits import DepositAccount, RdInstallment
-from app.services import coa, deposit_rules, deposits, ledger, recurring_deposits, uow
+from app.services import deposits, ledger
+from app.services.common import ValidationError, uow
 from app.services.deposits import OpenRequest
-from app.services.errors import ValidationError
-from app.services.ledger import Line
+from app.services.deposits import recurring as recurring_deposits
+from app.services.ledger import Line, coa
+from app.services.ledger import kinds as deposit_rules
 from tests.deposit_helpers import (
     F60,
     cash_out,

@@ -7,7 +7,11 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models.deposits import SbDailyProduct, SbProductSegment
-from app.services import approvals, coa, deposits, ledger, savings, uow
+from app.models.ledger import JournalEntry
+from app.services import deposits, ledger
+from app.services.common import approvals, uow
+from app.services.deposits import savings
+from app.services.ledger import coa
 from tests.deposit_helpers import cash_in, cash_out, lines_of, member, move_to, open_sb, product
 
 
@@ -94,7 +98,7 @@ def test_quarter_credit_with_rate_change_charges_and_reset(sb_product, make_user
     #   interest = 13,800 × 4 / 36500 + 13,800 × 3 / 36500 = 1.5123 + 1.1342 = 2.6466 → ₹3
     #   average balance 27,600 / 91 = ₹303.30 < ₹500 minimum → ₹50 charge
     assert result.accounts == 2 and result.interest_paise == 121_00 and result.charges_paise == 50_00
-    interest_entry, charge_entry = (db.session.get(ledger.JournalEntry, i) for i in result.entries)
+    interest_entry, charge_entry = (db.session.get(JournalEntry, i) for i in result.entries)
     assert interest_entry.kind == "interest" and interest_entry.value_date == date(2026, 6, 30)
     assert lines_of(interest_entry) == [
         (coa.EXP_SB_INTEREST, None, 121_00, 0),
@@ -203,7 +207,7 @@ def any_books(request):
 
 def test_mixed_quarter_is_credited_exactly_once_and_resumes_after_a_crash(any_books, monkeypatch):
     from app.models.ledger import Account, JournalLine
-    from app.services import staff_auth
+    from app.services.access import staff_auth
     from tests.conftest import PASSWORD
     from tests.deposit_helpers import cashier
 
@@ -293,10 +297,10 @@ def test_mixed_quarter_is_credited_exactly_once_and_resumes_after_a_crash(any_bo
     credited: dict[int, int] = {}
     charged: dict[int, int] = {}
     for acc_id, entry_kind, dr, cr in db.session.execute(
-        select(JournalLine.account_id, ledger.JournalEntry.kind, JournalLine.debit_paise, JournalLine.credit_paise)
-        .join(ledger.JournalEntry, ledger.JournalEntry.id == JournalLine.entry_id)
-        .where(JournalLine.account_id.is_not(None), ledger.JournalEntry.value_date == Q_END)
-        .where(ledger.JournalEntry.kind.in_(["interest", "charge"]))
+        select(JournalLine.account_id, JournalEntry.kind, JournalLine.debit_paise, JournalLine.credit_paise)
+        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+        .where(JournalLine.account_id.is_not(None), JournalEntry.value_date == Q_END)
+        .where(JournalEntry.kind.in_(["interest", "charge"]))
     ):
         target = credited if entry_kind == "interest" else charged
         target[acc_id] = target.get(acc_id, 0) + (cr if entry_kind == "interest" else dr)

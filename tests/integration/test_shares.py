@@ -13,8 +13,11 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models.ledger import JournalEntry
 from app.models.members import ShareCertificate
-from app.services import approvals, coa, ledger, members, shares, teller, uow
-from app.services.errors import Conflict, PermissionDenied, ValidationError
+from app.services import ledger, members
+from app.services.common import Conflict, PermissionDenied, ValidationError, approvals, uow
+from app.services.counter import teller
+from app.services.ledger import coa
+from app.services.members import shares
 from tests.conftest import new_account
 from tests.integration.test_members import member_data, ready_member
 
@@ -68,7 +71,7 @@ def test_admission_posts_fee_and_shares_exactly(staff):
     assert account.kind == "share" and account.member_id == member.id and account.balance_paise == 120000
     assert account.title == "Share capital — Sunita Ramesh Patil"
     assert account.account_no.startswith("SH") and len(account.account_no) == 10
-    from app.services.numbering import luhn_valid
+    from app.services.common import luhn_valid
 
     assert luhn_valid(account.account_no[2:])
     assert (member.status, member.joined_on) == ("active", date(2026, 4, 1))
@@ -308,7 +311,7 @@ def test_receipt_is_rebuilt_from_the_entry(staff):
         "cash",
     )
     other = ready_member(staff["clerk"], staff["manager"], 2)
-    from app.services.errors import NotFound
+    from app.services.common import NotFound
 
     with pytest.raises(NotFound):
         shares.receipt(other, admitted.entry.id)

@@ -10,8 +10,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from app.services import kyc, members, storage, uow
-from app.services.errors import NotFound, ValidationError
+from app.services import members
+from app.services.common import NotFound, ValidationError, storage, uow
+from app.services.members import kyc
 from tests.conftest import PASSWORD, login_as
 from tests.integration.test_members import JPEG, PDF, PNG, member_data
 

@@ -7,10 +7,11 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models.deposits import TdsDeduction
-from app.services import coa, deposits, fixed_deposits, ledger, tds, uow
-from app.services.deposits import OpenRequest
-from app.services.errors import Conflict, ValidationError
-from app.services.ledger import Line
+from app.services import deposits, ledger
+from app.services.common import Conflict, ValidationError, uow
+from app.services.deposits import OpenRequest, tds
+from app.services.deposits import fixed as fixed_deposits
+from app.services.ledger import Line, coa
 from tests.deposit_helpers import F60, cashier, entries_since, last_entry_id, lines_of, member, move_to, open_sb
 
 

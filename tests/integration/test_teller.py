@@ -11,8 +11,10 @@ from app.extensions import db
 from app.models.ledger import JournalEntry
 from app.models.teller import CashTransaction, TellerDrawer
 from app.money import MAX_INPUT_PAISE
-from app.services import approvals, coa, ledger, teller, transfers, uow
-from app.services.errors import Conflict, PermissionDenied, ValidationError
+from app.services import ledger
+from app.services.common import Conflict, PermissionDenied, ValidationError, approvals, uow
+from app.services.counter import teller, transfers
+from app.services.ledger import coa
 from tests.conftest import BUSINESS_DATE, new_account
 from tests.teller_helpers import entry_count, fund_vault, lines_of, member_account, notes
 
@@ -322,7 +324,7 @@ def test_close_with_shortage_is_posted_after_approval(staff):
 
 
 def test_the_day_closes_only_when_every_drawer_is_counted_and_closed(staff):
-    from app.services import calendar
+    from app.services.ledger import calendar
 
     kiran, asha, meera = staff["cashier"], staff["cashier2"], staff["manager"]
     first = open_drawer(kiran, 1_000_00)
@@ -482,9 +484,8 @@ def test_concurrent_withdrawals_never_overdraw_the_drawer(pg_app, pg_books):
 
     from app.models.ledger import Account
     from app.models.users import StaffUser
-    from app.services import staff_auth
-    from app.services.context import SYSTEM, acting_as
-    from app.services.errors import DomainError
+    from app.services.access import staff_auth
+    from app.services.common import SYSTEM, DomainError, acting_as
     from tests.conftest import PASSWORD
 
     fund_vault(1_000_00)

@@ -6,9 +6,11 @@ import pytest
 
 from app.extensions import db
 from app.models.ledger import JournalEntry
-from app.services import approvals, coa, deposit_rules, ledger, transfers, uow
-from app.services.errors import NotFound, PermissionDenied, ValidationError
-from app.services.ledger import Line
+from app.services import ledger
+from app.services.common import NotFound, PermissionDenied, ValidationError, approvals, uow
+from app.services.counter import transfers
+from app.services.ledger import Line, coa
+from app.services.ledger import kinds as deposit_rules
 from tests.conftest import new_account
 from tests.teller_helpers import entry_count, lines_of, member_account
 

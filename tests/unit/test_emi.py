@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.services.emi import ScheduleRow, due_dates, emi_amount, emi_schedule, flat_schedule
-from app.services.errors import ValidationError
+from app.services.common import ValidationError
+from app.services.loans import ScheduleRow, due_dates, emi_amount, emi_schedule, flat_schedule
 
 
 @pytest.mark.parametrize(

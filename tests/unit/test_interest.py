@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.services.errors import ValidationError
-from app.services.interest import (
+from app.services.common import ValidationError
+from app.services.deposits import (
     FdPayout,
     add_months,
     carry_forward,

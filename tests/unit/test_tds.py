@@ -10,7 +10,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from app.services.interest import (
+from app.services.deposits import (
     TDS_THRESHOLD_PAISE,
     TDS_THRESHOLD_SENIOR_PAISE,
     financial_year,

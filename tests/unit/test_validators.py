@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from app.services import validators as v
-from app.services.errors import ValidationError
+from app.services.common import ValidationError
+from app.services.common import validators as v
 
 # ---------------------------------------------------------------- Verhoeff
 

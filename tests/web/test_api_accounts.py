@@ -9,7 +9,10 @@ from app.extensions import db
 from app.models.ledger import Account, JournalEntry
 from app.models.teller import CashTransaction
 from app.models.users import StaffUser
-from app.services import deposits, teller, tokens, uow
+from app.services import deposits
+from app.services.access import tokens
+from app.services.common import uow
+from app.services.counter import teller
 from tests.conftest import PASSWORD
 from tests.deposit_helpers import cash_in, member, move_to, open_sb
 
@@ -29,7 +32,7 @@ def _token(client, make_user, role: str) -> dict[str, str]:
 
 
 def _member_token(m) -> dict[str, str]:
-    from app.services import member_auth
+    from app.services.access import member_auth
 
     login = member_auth.create_login(m, "Member-Pass-123")
     uow.commit()

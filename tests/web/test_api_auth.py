@@ -18,8 +18,8 @@ from app.models.audit import AuditLog
 from app.models.base import utcnow
 from app.models.users import StaffUser
 from app.permissions import MEMBER
-from app.services import staff_auth, tokens, uow
-from app.services.errors import AuthError
+from app.services.access import staff_auth, tokens
+from app.services.common import AuthError, uow
 from tests.conftest import PASSWORD, make_app
 
 LOGIN = "/api/v1/auth/login"

@@ -10,7 +10,9 @@ from app.models.api import IdempotencyRecord
 from app.models.ledger import Account
 from app.models.members import Member
 from app.models.teller import CashTransaction
-from app.services import teller, tokens, uow
+from app.services.access import tokens
+from app.services.common import uow
+from app.services.counter import teller
 from tests.teller_helpers import entry_count, fund_vault, member_account
 
 

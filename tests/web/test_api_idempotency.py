@@ -20,8 +20,8 @@ from app.blueprints.api.idempotency import idempotent
 from app.extensions import db
 from app.models.api import IdempotencyRecord
 from app.models.audit import AuditLog
-from app.services import audit, idempotency, staff_auth, tokens, uow
-from app.services.errors import ValidationError
+from app.services.access import staff_auth, tokens
+from app.services.common import ValidationError, audit, idempotency, uow
 from tests.conftest import PASSWORD
 
 URL = "/api/test/deposits"

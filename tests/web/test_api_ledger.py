@@ -7,8 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from app.services import calendar, coa, ledger, uow
-from app.services.ledger import Line
+from app.services import ledger
+from app.services.common import uow
+from app.services.ledger import Line, calendar, coa
 from tests.conftest import PASSWORD, new_account
 
 

@@ -11,7 +11,9 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models.members import Member, MemberLogin, Notification
-from app.services import ledger, members, notifications, shares, uow
+from app.services import ledger, members
+from app.services.common import notifications, uow
+from app.services.members import shares
 from tests.conftest import PASSWORD, make_app
 from tests.integration.test_members import PDF, PNG, aadhaar, member_data, pan, ready_member
 
@@ -163,7 +165,7 @@ def test_admission_is_idempotent_and_posts_once(client, staff):
         client.post(url, json={"shares": 10, "mode": "cash"}, headers={**headers, "Idempotency-Key": "adm-t"}), 409
     )
     assert no_till["type"].endswith("/drawer-not-open")  # cash goes through the cashier's open drawer
-    from app.services import teller
+    from app.services.counter import teller
 
     teller.open_drawer(staff["cashier"], 0)
     uow.commit()
@@ -268,7 +270,7 @@ def test_self_registration_refuses_bad_input_and_saves_nothing(client, staff):
 
 def test_member_sign_in_is_password_then_sms_code(client, staff):
     member = ready_member(staff["clerk"], staff["manager"])
-    from app.services import member_auth
+    from app.services.access import member_auth
 
     member_auth.create_login(member, "Khet-2026-Sinnar")
     uow.commit()

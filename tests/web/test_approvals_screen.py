@@ -11,8 +11,10 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models.approvals import ApprovalRequest
 from app.models.ledger import GLAccount, JournalEntry
-from app.services import coa, ledger, uow
-from app.services import ledger_workflows as wf
+from app.services import ledger
+from app.services.common import uow
+from app.services.ledger import coa
+from app.services.ledger import workflows as wf
 from tests.conftest import login_as
 
 HX = {"HX-Request": "true"}

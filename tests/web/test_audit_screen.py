@@ -8,8 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from app.extensions import db
-from app.services import audit, uow
-from app.services.context import Actor, acting_as
+from app.services.common import Actor, acting_as, audit, uow
 
 HX = {"HX-Request": "true"}
 KIRAN = Actor(type="staff", id=101, name="kiran", role="cashier", ip="10.0.0.5")

@@ -12,7 +12,8 @@ from app.extensions import db
 from app.models.audit import AuditLog
 from app.models.base import utcnow
 from app.models.users import RecoveryCode, StaffUser
-from app.services import staff_auth, uow
+from app.services.access import staff_auth
+from app.services.common import uow
 from tests.conftest import PASSWORD, login_as
 
 CODE_RE = r"<code>([A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4})</code>"

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from app.services.interest import add_months
+from app.services.deposits import add_months
 
 HX = {"HX-Request": "true"}
 EMI_QS = "principal=1,00,000&annual_rate=12&months=12&start_date=2026-01-31"

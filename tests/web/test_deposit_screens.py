@@ -10,8 +10,11 @@ from app.extensions import db
 from app.models.approvals import ApprovalRequest
 from app.models.ledger import Account, JournalEntry
 from app.models.teller import CashTransaction
-from app.services import approvals, deposits, fixed_deposits, teller, uow
+from app.services import deposits
+from app.services.common import approvals, uow
+from app.services.counter import teller
 from app.services.deposits import OpenRequest
+from app.services.deposits import fixed as fixed_deposits
 from tests.deposit_helpers import F60, cash_in, cashier, member, move_to, open_sb
 from tests.teller_helpers import fund_vault
 

@@ -42,7 +42,8 @@ def test_security_headers(app, client):
 def test_dashboard_shows_business_date_and_role(client, login, app):
     from datetime import date
 
-    from app.services import calendar, uow
+    from app.services.common import uow
+    from app.services.ledger import calendar
 
     calendar.open_business_day(date(2026, 4, 1))
     uow.commit()

@@ -25,8 +25,9 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models.approvals import ApprovalRequest
 from app.models.ledger import GLAccount, JournalEntry
-from app.services import calendar, coa, ledger, uow
-from app.services.ledger import Line
+from app.services import ledger
+from app.services.common import uow
+from app.services.ledger import Line, calendar, coa
 from tests.conftest import login_as, new_account
 
 DAY1 = date(2026, 4, 1)
@@ -509,7 +510,7 @@ def test_voucher_end_to_end_maker_then_checker(client, login, make_user, books):
 
 @pytest.mark.postgres
 def test_report_queries_on_postgresql(pg_books):
-    from app.services import ledger_reports as reports
+    from app.services.ledger import reports
 
     sb = new_account("savings", opening_paise=1_000_000)
     ledger.post([Line.dr(coa.VAULT_CASH, 250_000), Line.cr(sb, 250_000)], kind="deposit", narration="50% cash_deposit")

@@ -11,7 +11,9 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models.audit import AuditLog
 from app.models.members import KycDocument, Member
-from app.services import kyc, members, shares, uow
+from app.services import members
+from app.services.common import uow
+from app.services.members import kyc, shares
 from tests.conftest import PASSWORD, login_as
 from tests.integration.test_members import PDF, PNG, aadhaar, member_data, pan, ready_member, upload_all
 
@@ -192,7 +194,7 @@ def test_kyc_review_queue_inline_decisions_and_maker_refusal(app, client, make_u
 
 def till(make_user):
     """A cashier with a drawer open: fees and shares paid in cash go through it."""
-    from app.services import teller
+    from app.services.counter import teller
 
     user = make_user("cashier")
     teller.open_drawer(user, 0)
@@ -353,8 +355,8 @@ def test_an_upload_over_the_request_limit_shows_the_limit_next_to_the_file_field
 def test_an_oversized_upload_with_csrf_protection_on_gets_the_same_message(tmp_path):
     """With CSRF on (production) the token check reads the form before the view and its permission
     check: the 413 comes from there, and only a user who may upload sees the member's KYC section."""
-    from app.services import staff_auth
-    from app.services.context import SYSTEM, acting_as
+    from app.services.access import staff_auth
+    from app.services.common import SYSTEM, acting_as
     from tests.conftest import make_app, open_books
 
     application = make_app(

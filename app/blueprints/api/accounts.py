@@ -23,8 +23,10 @@ from app.models.deposits import DEPOSIT_KINDS, FD_PAYOUTS, MATURITY_ACTIONS, rat
 from app.models.ledger import Account
 from app.models.members import Member
 from app.money import MoneyError, parse_amount, to_json
-from app.services import calendar, deposits, passbook, uow
-from app.services.errors import NotFound, ValidationError
+from app.services import deposits
+from app.services.common import NotFound, ValidationError, uow
+from app.services.deposits import passbook
+from app.services.ledger import calendar
 
 ACCOUNT = schema(
     "DepositAccount",
@@ -196,7 +198,7 @@ def account_json(account: Account) -> dict[str, Any]:
         payout_account=da.payout_account.account_no if da.payout_account else None,
     )
     if account.kind == "fd":
-        from app.services import fixed_deposits
+        from app.services.deposits import fixed as fixed_deposits
 
         value = fixed_deposits.maturity_value(da)
         out.update(
@@ -207,7 +209,7 @@ def account_json(account: Account) -> dict[str, Any]:
             maturity_amount=to_json(value.maturity_paise),
         )
     else:
-        from app.services import recurring_deposits
+        from app.services.deposits import recurring as recurring_deposits
 
         rows = recurring_deposits.installments(account)
         quote = recurring_deposits.maturity_quote(account, da)

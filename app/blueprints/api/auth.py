@@ -26,9 +26,8 @@ from flask import Response, g, make_response, request
 from app.blueprints.api.common import client_ip, user_agent
 from app.errors import problem
 from app.permissions import AUTHENTICATED, MEMBER, PERMISSIONS, PUBLIC
-from app.services import tokens
-from app.services.context import set_actor
-from app.services.errors import AuthError
+from app.services.access import tokens
+from app.services.common import AuthError, set_actor
 
 STAFF = "staff"
 MEMBER_KIND = "member"

@@ -16,7 +16,7 @@ from app.blueprints.calculators import Parsed, compute_emi, compute_fd, compute_
 from app.errors import problem
 from app.money import to_json
 from app.permissions import public
-from app.services.errors import DomainError
+from app.services.common import DomainError
 
 
 def _invalid(errors: dict[str, list[str]]) -> Response:

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Response, abort, request
 
 from app.errors import problem
-from app.services.errors import DomainError, ValidationError
+from app.services.common import DomainError, ValidationError
 
 
 def domain_problem(exc: DomainError) -> Response:

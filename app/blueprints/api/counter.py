@@ -19,8 +19,8 @@ from app.blueprints.api.openapi import api_doc, boolean, date, integer, money, o
 from app.models.ledger import Account
 from app.models.members import Member
 from app.money import MoneyError, parse_amount, to_json
-from app.services import teller, transfers, uow
-from app.services.errors import ValidationError
+from app.services.common import ValidationError, uow
+from app.services.counter import teller, transfers
 
 CASH_REQUEST = schema(
     "CashTransactionRequest",

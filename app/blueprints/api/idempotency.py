@@ -33,8 +33,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from app.blueprints.api.auth import current_subject
 from app.extensions import db
 from app.models.api import IdempotencyRecord
-from app.services import audit, idempotency
-from app.services.uow import is_retryable
+from app.services.common import audit, idempotency, is_retryable
 
 log = logging.getLogger(__name__)
 HEADER = "Idempotency-Key"

@@ -20,7 +20,7 @@ from app.blueprints.api.openapi import date as date_schema
 from app.errors import problem
 from app.models.ledger import JournalEntry
 from app.money import to_json
-from app.services import ledger_reports as reports
+from app.services.ledger import reports
 
 MAX_PER_PAGE = 200
 

@@ -29,9 +29,10 @@ from app.extensions import db, limiter
 from app.models.members import DOC_TYPES, GENDERS, MEMBER_TYPES, Member
 from app.models.users import Branch
 from app.money import to_json
-from app.services import kyc, member_auth, notifications, shares, tokens, uow
 from app.services import members as members_service
-from app.services.errors import AuthError, DomainError, NotFound, ValidationError
+from app.services.access import member_auth, tokens
+from app.services.common import AuthError, DomainError, NotFound, ValidationError, notifications, uow
+from app.services.members import kyc, shares
 
 PROBLEM = ref("Problem")
 ADDRESS = schema(

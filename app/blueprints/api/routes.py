@@ -19,8 +19,8 @@ from app.blueprints.api.common import client_ip, domain_problem, json_body, requ
 from app.blueprints.api.openapi import api_doc, boolean, integer, obj, ref, schema, string
 from app.extensions import limiter
 from app.models.base import utcnow
-from app.services import audit, staff_auth, tokens, uow
-from app.services.errors import AuthError
+from app.services.access import staff_auth, tokens
+from app.services.common import AuthError, audit, uow
 
 PROBLEM = ref("Problem")
 TOKENS = schema(

@@ -11,9 +11,8 @@ from app.blueprints.auth.forms import CodeForm, EnrolForm, LoginForm, PasswordCh
 from app.extensions import db, limiter
 from app.models.users import StaffUser
 from app.permissions import public, staff_login_required
-from app.services import audit, staff_auth, uow
-from app.services.context import Actor, current_actor
-from app.services.errors import AuthError, ValidationError
+from app.services.access import staff_auth
+from app.services.common import Actor, AuthError, ValidationError, audit, current_actor, uow
 from app.web import apply_domain_error, render
 
 PENDING = "pending_staff_id"

@@ -33,10 +33,9 @@ from app.models.users import StaffUser
 from app.money import format_inr, from_paise
 from app.navigation import NavItem
 from app.permissions import has_permission, permission_required
-from app.services import ledger_reports as reports
-from app.services import ledger_workflows as wf
-from app.services import uow
-from app.services.errors import DomainError
+from app.services.common import DomainError, uow
+from app.services.ledger import reports
+from app.services.ledger import workflows as wf
 from app.web import apply_domain_error, render, select_choices
 
 navigation.add(NavItem("Journal", "ledger.journal", "ledger.view"), before="loans.index")

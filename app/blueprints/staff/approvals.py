@@ -25,8 +25,7 @@ from app.models.users import StaffUser
 from app.navigation import NavItem
 from app.pagination import paginate
 from app.permissions import PERMISSIONS, has_permission, permission_required
-from app.services import approvals, uow
-from app.services.errors import DomainError
+from app.services.common import DomainError, approvals, uow
 from app.web import is_htmx, render, toast
 
 navigation.add(NavItem("Approvals", "staff.approvals", "approvals.view"), before="ledger.index")
@@ -107,7 +106,7 @@ def _query(tab: str, kind: str | None, user: StaffUser) -> Select:
 
 
 def _row_context() -> dict[str, Any]:
-    from app.services import ledger_reports
+    from app.services.ledger import reports as ledger_reports
 
     return {
         "kind_label": kind_label,

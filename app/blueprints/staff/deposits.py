@@ -30,7 +30,7 @@ from app import navigation
 from app.blueprints.staff import bp
 from app.blueprints.staff.teller_forms import new_nonce
 from app.extensions import db
-from app.models.deposits import DEPOSIT_KINDS, FD_PAYOUTS, MATURITY_ACTIONS, DepositAccount, DepositProduct
+from app.models.deposits import DEPOSIT_KINDS, FD_PAYOUTS, MATURITY_ACTIONS, DepositAccount, DepositProduct, rate_of
 from app.models.ledger import Account
 from app.models.members import Member
 from app.models.users import StaffUser
@@ -38,18 +38,12 @@ from app.money import MoneyError, format_plain, parse_amount
 from app.navigation import NavItem
 from app.pagination import paginate
 from app.permissions import permission_required
-from app.services import (
-    calendar,
-    deposits,
-    fixed_deposits,
-    interest,
-    passbook,
-    recurring_deposits,
-    savings,
-    tds,
-    uow,
-)
-from app.services.errors import DomainError, ValidationError
+from app.services import deposits
+from app.services.common import DomainError, ValidationError, uow
+from app.services.deposits import fixed as fixed_deposits
+from app.services.deposits import interest, passbook, savings, tds
+from app.services.deposits import recurring as recurring_deposits
+from app.services.ledger import calendar
 from app.web import apply_domain_error, is_htmx, render, select_choices, toast
 
 navigation.add(NavItem("Deposit accounts", "staff.deposit_accounts", "accounts.view"), before="ledger.index")
@@ -383,7 +377,7 @@ def deposit_open_preview():
         else:
             rate = deposits.savings_rate_bp(product, on)
             preview = {
-                "text": f"{product.name} at {deposits.rate_of(rate)}% a year, credited {product.setting('interest_frequency').replace('_', '-')}"
+                "text": f"{product.name} at {rate_of(rate)}% a year, credited {product.setting('interest_frequency').replace('_', '-')}"
             }
     except DomainError as exc:
         preview = {"error": exc.message}
@@ -433,7 +427,7 @@ def _account_context(account: Account) -> dict[str, Any]:
         sb = savings.daily_product(account)
         through = today - date.resolution  # interest to the end of yesterday
         ctx["sb"] = sb
-        ctx["sb_rate"] = deposits.rate_of(deposits.savings_rate_bp(da.product, today))
+        ctx["sb_rate"] = rate_of(deposits.savings_rate_bp(da.product, today))
         ctx["sb_floor"] = deposits.savings_floor(account)
         ctx["sb_interest"] = savings.interest_to_date(da, account, through) if account.status != "closed" else 0
         ctx["sb_through"] = through
@@ -867,7 +861,7 @@ def tds_register_csv():
             [
                 d.credited_on.isoformat(), r.member_no, r.member_name, d.pan or "", r.account_no,
                 format_plain(d.interest_paise).replace(",", ""), format_plain(d.tds_paise).replace(",", ""),
-                str(deposits.rate_of(d.rate_bp)), tds.REASON_LABELS.get(d.reason, d.reason), "Y" if d.senior else "N",
+                str(rate_of(d.rate_bp)), tds.REASON_LABELS.get(d.reason, d.reason), "Y" if d.senior else "N",
             ]
         )  # fmt: skip
     response = make_response(out.getvalue())

@@ -36,10 +36,10 @@ from app.models.users import StaffUser
 from app.navigation import NavItem
 from app.pagination import paginate
 from app.permissions import has_permission, permission_required
-from app.services import approvals, kyc, shares, storage, uow
 from app.services import members as members_service
-from app.services import validators as v
-from app.services.errors import DomainError, NotFound, ValidationError
+from app.services.common import DomainError, NotFound, ValidationError, approvals, storage, uow
+from app.services.common import validators as v
+from app.services.members import kyc, shares
 from app.web import is_htmx, render, select_choices, toast
 
 navigation.add(NavItem("Members", "staff.members", "members.view"), before="staff.approvals")

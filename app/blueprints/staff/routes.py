@@ -16,8 +16,8 @@ from app.models.base import UTC
 from app.models.users import StaffUser
 from app.pagination import paginate
 from app.permissions import permission_required
-from app.services import staff_auth, uow
-from app.services.errors import DomainError
+from app.services.access import staff_auth
+from app.services.common import DomainError, uow
 from app.web import apply_domain_error, render, toast
 
 

@@ -18,8 +18,9 @@ from app.models.teller import DENOMINATIONS
 from app.money import MoneyError, format_plain, parse_amount, to_json
 from app.navigation import NavItem, add
 from app.permissions import permission_required
-from app.services import approvals, calendar, teller, transfers, uow
-from app.services.errors import DomainError, ValidationError
+from app.services.common import DomainError, ValidationError, approvals, uow
+from app.services.counter import teller, transfers
+from app.services.ledger import calendar
 from app.web import apply_domain_error, is_htmx, render, toast
 
 add(NavItem("Counter", "staff.teller_counter", "teller.operate"))
@@ -198,7 +199,8 @@ def teller_drawer_open():
 
 def _vault_or_none() -> int | None:
     try:
-        from app.services import coa, ledger
+        from app.services import ledger
+        from app.services.ledger import coa
 
         return ledger.gl_balance(coa.VAULT_CASH)
     except DomainError:

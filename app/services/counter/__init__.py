@@ -1,0 +1,3 @@
+"""counter: public face."""
+
+from . import teller, transfers  # noqa: F401

@@ -1,0 +1,1 @@
+"""eod: public face."""

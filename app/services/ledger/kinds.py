@@ -1,0 +1,180 @@
+"""Per-kind rules for money coming into and going out of member accounts.
+
+The counter (cash deposit/withdrawal) and internal transfers ask this registry what an
+account of a given ``kind`` accepts; other domains fill it at import time:
+
+- ``register_credit_check(kind, fn(account, amount_paise) -> None)``: raise a DomainError to
+  refuse a credit (e.g. an FD takes no top-ups, an RD instalment must be a multiple of R).
+  Kinds with no check registered accept credits only when they are savings/current.
+- ``register_withdrawal_floor(kind, fn(account) -> int)``: the lowest balance a withdrawal or
+  outgoing transfer may leave (paise). Default for savings/current: ``min_balance_paise``;
+  any other kind with no floor registered refuses withdrawals.
+- ``register_after_credit(kind, fn(account, amount_paise, entry) -> None)``: runs in the same
+  unit of work right after a credit is posted (e.g. mark RD instalments paid).
+- ``register_credit_lines(kind, fn(account, amount_paise) -> list[Line])``: how a credit of
+  ``amount_paise`` is booked (default one credit line to the account). The hook for loans:
+  a repayment splits into penal charges, interest income and principal.
+
+Registering again for a kind replaces the earlier function (safe across app factories);
+``override()`` swaps rules temporarily (tests).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from app.services.common import ValidationError
+
+if TYPE_CHECKING:
+    from app.models.ledger import Account, JournalEntry
+
+    from .posting import Line
+
+CreditCheck = Callable[["Account", int], None]
+WithdrawalFloor = Callable[["Account"], int]
+AfterCredit = Callable[["Account", int, "JournalEntry"], None]
+CreditLines = Callable[["Account", int], "list[Line]"]
+
+# Kinds that take credits and withdrawals by default (floor = the account's minimum balance).
+OPERATIVE_KINDS = frozenset({"savings", "current"})
+
+KIND_LABELS = {
+    "savings": "savings",
+    "current": "current",
+    "fd": "fixed deposit",
+    "rd": "recurring deposit",
+    "share": "share capital",
+    "loan": "loan",
+    "drawer": "teller drawer",
+}
+
+_credit_checks: dict[str, CreditCheck] = {}
+_floors: dict[str, WithdrawalFloor] = {}
+_after_credit: dict[str, AfterCredit] = {}
+_credit_lines: dict[str, CreditLines] = {}
+
+
+class NotAllowedForKind(ValidationError):
+    type = "not-allowed-for-account-type"
+    title = "Not allowed for this type of account"
+
+
+def kind_label(kind: str) -> str:
+    """A human name for an account kind ("fixed deposit" for "fd")."""
+    return KIND_LABELS.get(kind, kind)
+
+
+def register_credit_check(kind: str, fn: CreditCheck) -> None:
+    """Declare that ``kind`` accepts credits, subject to ``fn`` (raise to refuse)."""
+    _credit_checks[kind] = fn
+
+
+def register_withdrawal_floor(kind: str, fn: WithdrawalFloor) -> None:
+    """Declare that ``kind`` allows withdrawals down to the floor ``fn(account)`` returns (paise)."""
+    _floors[kind] = fn
+
+
+def register_after_credit(kind: str, fn: AfterCredit) -> None:
+    """Run ``fn(account, amount_paise, entry)`` after each credit posted to an account of ``kind``."""
+    _after_credit[kind] = fn
+
+
+def register_credit_lines(kind: str, fn: CreditLines) -> None:
+    """Book credits to ``kind`` with the lines ``fn(account, amount_paise)`` returns (must total the amount)."""
+    _credit_lines[kind] = fn
+
+
+def accepts_credit(kind: str) -> bool:
+    """True when accounts of ``kind`` take deposits/transfers in at all."""
+    return kind in _credit_checks or kind in OPERATIVE_KINDS
+
+
+def allows_withdrawal(kind: str) -> bool:
+    """True when accounts of ``kind`` allow withdrawals/outgoing transfers at all."""
+    return kind in _floors or kind in OPERATIVE_KINDS
+
+
+def check_credit(account: Account, amount_paise: int) -> None:
+    """Raise a DomainError when ``account`` may not take a credit of ``amount_paise``."""
+    fn = _credit_checks.get(account.kind)
+    if fn is None:
+        if account.kind in OPERATIVE_KINDS:
+            return
+        raise NotAllowedForKind(
+            f"Account {account.account_no} is a {kind_label(account.kind)} account and does not take "
+            "deposits or transfers in.",
+            field="account",
+        )
+    fn(account, amount_paise)
+
+
+def withdrawal_floor(account: Account) -> int:
+    """The lowest balance (paise) a withdrawal may leave on ``account``; raises when none is allowed."""
+    fn = _floors.get(account.kind)
+    if fn is not None:
+        return int(fn(account))
+    if account.kind in OPERATIVE_KINDS:
+        return int(account.min_balance_paise or 0)
+    raise NotAllowedForKind(
+        f"Withdrawals are not allowed from {kind_label(account.kind)} account {account.account_no}; "
+        "close or mature it through its own screen instead.",
+        field="account",
+    )
+
+
+def credit_lines(account: Account, amount_paise: int) -> list[Line]:
+    """The ledger credit lines for crediting ``amount_paise`` to ``account``."""
+    from .posting import Line
+
+    fn = _credit_lines.get(account.kind)
+    if fn is None:
+        return [Line.cr(account, amount_paise)]
+    lines = list(fn(account, amount_paise))
+    total = sum(ln.credit - ln.debit for ln in lines)
+    if total != amount_paise:
+        raise ValidationError(
+            f"Credit rules for {kind_label(account.kind)} accounts booked {total} of {amount_paise} paise."
+        )
+    return lines
+
+
+def after_credit(account: Account, amount_paise: int, entry: JournalEntry) -> None:
+    """Run the after-credit hook for ``account``'s kind, if any."""
+    fn = _after_credit.get(account.kind)
+    if fn is not None:
+        fn(account, amount_paise, entry)
+
+
+@contextmanager
+def override(
+    kind: str,
+    *,
+    credit_check: CreditCheck | None = None,
+    floor: WithdrawalFloor | None = None,
+    after: AfterCredit | None = None,
+    lines: CreditLines | None = None,
+) -> Iterator[None]:
+    """Temporarily register rules for ``kind`` (restores whatever was there before)."""
+    tables: list[tuple[dict, object]] = [
+        (_credit_checks, credit_check),
+        (_floors, floor),
+        (_after_credit, after),
+        (_credit_lines, lines),
+    ]
+    saved = [(table, table.get(kind, _MISSING)) for table, fn in tables if fn is not None]
+    for table, fn in tables:
+        if fn is not None:
+            table[kind] = fn
+    try:
+        yield
+    finally:
+        for table, old in saved:
+            if old is _MISSING:
+                table.pop(kind, None)
+            else:
+                table[kind] = old
+
+
+_MISSING = object()
