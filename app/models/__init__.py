@@ -5,6 +5,7 @@ from app.models.approvals import ApprovalRequest
 from app.models.audit import AuditLog
 from app.models.calendar import BusinessDay
 from app.models.deposits import DepositAccount, DepositProduct  # noqa: F401  (all deposit tables)
+from app.models.eod import EodChunk, EodRun, EodStepRun, Holiday  # noqa: F401
 from app.models.ledger import Account, GLAccount, GLDailyBalance, JournalEntry, JournalLine
 from app.models.members import (
     KycDocument,
