@@ -6,12 +6,12 @@ import logging
 
 from flask import Flask
 
-from config import Config, config_from_env
+import config as _config  # a module import: config.py itself imports app.settings
 
 
-def create_app(config: type[Config] | None = None, **overrides) -> Flask:
+def create_app(config: type[_config.Config] | None = None, **overrides) -> Flask:
     """Application factory: config, extensions, blueprints, error handlers and CLI."""
-    config = config or config_from_env()
+    config = config or _config.config_from_env()
     config.validate()
     app = Flask(__name__, instance_relative_config=False)
     app.config.from_object(config)
