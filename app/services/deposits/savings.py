@@ -62,8 +62,10 @@ def _savings_products() -> list[DepositProduct]:
 # ---------------------------------------------------------------- daily product
 
 
-def accumulate_day(on: date) -> int:
+def accumulate_day(on: date, *, lo: int | None = None, hi: int | None = None) -> int:
     """Add every open SB account's end-of-day balance on ``on`` to its running daily product.
+
+    ``lo``/``hi`` limit it to accounts with ids in that range (the day-end's chunks).
 
     Set-based (a few statements whatever the number of accounts) and idempotent per date:
     rows whose last product date is already ``on`` or later are left alone. The balance is
@@ -75,6 +77,8 @@ def accumulate_day(on: date) -> int:
     acc = Account.__table__
     jl = JournalLine.__table__
     pending = sp.c.last_product_date < on
+    if lo is not None and hi is not None:
+        pending = pending & sp.c.account_id.between(lo, hi)
     for product in _savings_products():
         card_rate = _rate_on(product, on)
         if card_rate is None:
@@ -145,7 +149,9 @@ def _rate_on(product: DepositProduct, on: date) -> int | None:
         return None
 
 
-def accumulate_until(on: date, *, commit_each_day: bool = False) -> int:
+def accumulate_until(
+    on: date, *, commit_each_day: bool = False, lo: int | None = None, hi: int | None = None
+) -> int:
     """Run ``accumulate_day`` for every calendar day not yet added, up to ``on`` (holidays too).
 
     ``commit_each_day`` (batch runs: CLI, catch-up) commits after each day, so a long
@@ -156,11 +162,13 @@ def accumulate_until(on: date, *, commit_each_day: bool = False) -> int:
     deposits.check_not_after_business_date(on)
     sp = SbDailyProduct.__table__
     acc = Account.__table__
+    in_range = sp.c.account_id.between(lo, hi) if lo is not None and hi is not None else literal(True)
     first = db.session.scalar(
         select(func.min(sp.c.last_product_date)).where(
             sp.c.account_id == acc.c.id,
             acc.c.status != "closed",
             sp.c.last_product_date < on,
+            in_range,
         )
     )
     if first is None:
@@ -168,7 +176,7 @@ def accumulate_until(on: date, *, commit_each_day: bool = False) -> int:
     total = 0
     day = first + timedelta(days=1)
     while day <= on:
-        total += accumulate_day(day)
+        total += accumulate_day(day, lo=lo, hi=hi)
         if commit_each_day:
             uow.commit()
         day += timedelta(days=1)
@@ -262,7 +270,14 @@ def _expire_loaded(model: type, ids: Iterable[int]) -> None:
         db.session.expire(obj)
 
 
-def credit_interest(period_end: date, *, chunk_size: int = CHUNK, commit_chunks: bool = False) -> CreditResult:
+def credit_interest(
+    period_end: date,
+    *,
+    chunk_size: int = CHUNK,
+    commit_chunks: bool = False,
+    lo: int | None = None,
+    hi: int | None = None,
+) -> CreditResult:
     """Credit savings interest for the period ending ``period_end`` to every SB account.
 
     Only products whose crediting period ends that day take part (the day-end may call this
@@ -276,7 +291,8 @@ def credit_interest(period_end: date, *, chunk_size: int = CHUNK, commit_chunks:
     (Core SELECTs), the interest is computed in Python by the pure rule
     ``interest.savings_interest``, the entries are posted with ``ledger.post(..., bulk=True)`` (the
     posting rules of ``post`` with set-based writes), and the chunk's products are reset and
-    its segments marked with one UPDATE each. The reset is done first and claims the chunk:
+    its segments marked with one UPDATE each. ``lo``/``hi`` limit it to account ids in that
+    range (the day-end's chunks). The reset is done first and claims the chunk:
     it only touches rows not yet credited for the period, so if another run credited any of
     them meanwhile, this chunk is refused and rolled back by the caller.
     """
@@ -290,7 +306,7 @@ def credit_interest(period_end: date, *, chunk_size: int = CHUNK, commit_chunks:
     due = [p for p in _savings_products() if is_period_end(p, period_end)]
     if not due:
         return result
-    accumulate_until(period_end, commit_each_day=commit_chunks)
+    accumulate_until(period_end, commit_each_day=commit_chunks, lo=lo, hi=hi)
     post_kw = {"value_date": period_end, "allow_backdate": period_end < on, "channel": "system"}
     mode = deposits.rounding()
     with_tds = bool(current_app.config.get("SB_INTEREST_TDS", False))
@@ -311,7 +327,8 @@ def credit_interest(period_end: date, *, chunk_size: int = CHUNK, commit_chunks:
         min_balance = int(product.setting("min_balance_paise", 0) or 0)
         fee = int(product.setting("min_balance_charge_paise", 0) or 0)
         free = bool(product.setting("interest_free"))
-        last_id = 0
+        last_id = lo - 1 if lo is not None else 0
+        top = [sp.c.account_id <= hi] if hi is not None else []
         while True:
             rows = db.session.execute(
                 select(
@@ -333,6 +350,7 @@ def credit_interest(period_end: date, *, chunk_size: int = CHUNK, commit_chunks:
                     acc.c.status != "closed",
                     acc.c.opened_on <= period_end,
                     sp.c.interest_through.is_(None) | (sp.c.interest_through < period_end),
+                    *top,
                 )
                 .order_by(sp.c.account_id)
                 .limit(chunk_size)
