@@ -39,6 +39,11 @@ def register_close_check(check: CloseCheck) -> None:
         _close_checks.append(check)
 
 
+def close_problems(on: date) -> list[str]:
+    """What the registered close checks say still stops day ``on`` from closing (empty: it may close)."""
+    return [reason for check in _close_checks for reason in check(on)]
+
+
 _DAY_LOCK_KEY = 7_241_002  # PostgreSQL advisory lock id: postings (shared) vs closing a day (exclusive)
 
 
@@ -64,6 +69,11 @@ def open_day() -> BusinessDay | None:
 def business_date_or_none() -> date | None:
     day = open_day()
     return day.business_date if day else None
+
+
+def business_date_or_today() -> date:
+    """The open business date, or the calendar date when no day is open (screens, reports, ages)."""
+    return business_date_or_none() or date.today()
 
 
 def current_business_date() -> date:
