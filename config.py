@@ -44,6 +44,7 @@ class Config:
     FIELD_ENCRYPTION_KEY = os.environ.get("FIELD_ENCRYPTION_KEY", DEV_FIELD_KEY)
     LOOKUP_HASH_KEY = os.environ.get("LOOKUP_HASH_KEY", DEV_HASH_KEY)
     JWT_SECRET = os.environ.get("JWT_SECRET") or SECRET_KEY
+    JWT_REQUIRE_FAMILY = True  # access tokens must name their sign-in (refused once it is revoked)
 
     # Sessions and CSRF.
     SESSION_COOKIE_HTTPONLY = True
@@ -93,6 +94,7 @@ class TestingConfig(Config):
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = False
     STAFF_TOTP_REQUIRED = False
+    JWT_REQUIRE_FAMILY = False  # tests may mint unbound tokens with tokens.access_token(subject)
     SERVER_NAME = None
 
 

@@ -40,9 +40,11 @@ def create_app(config: type[_config.Config] | None = None, **overrides) -> Flask
     _sqlite_pragmas(app)
 
     from app.errors import init_errors
+    from app.hygiene import init_hygiene
     from app.security import init_security
     from app.templating import init_templating
 
+    init_hygiene(app)  # first before_request: hostile input is refused before any database call
     init_security(app)
     init_errors(app)
     init_templating(app)

@@ -88,6 +88,13 @@ def init_errors(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
+        response = _http_response(exc)
+        for name, value in exc.get_headers():  # e.g. Allow on 405, Retry-After on 429
+            if name.lower() != "content-type":
+                response.headers.setdefault(name, value)
+        return response
+
+    def _http_response(exc: HTTPException) -> Response:
         if wants_problem():
             return problem(exc.code or 500, exc.name, exc.description or "")
         if exc.code == 401 and is_htmx_request():
@@ -99,9 +106,10 @@ def init_errors(app: Flask) -> None:
             429: "Too many attempts. Please wait a minute and try again.",
         }
         code = exc.code or 500
-        return render_template(
+        page = render_template(
             "errors/error.html", code=code, title=exc.name, message=messages.get(code, exc.description)
-        ), code
+        )
+        return Response(page, status=code, mimetype="text/html")
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

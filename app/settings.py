@@ -69,12 +69,22 @@ _DECLARED: tuple[Setting, ...] = (
     Setting("STAFF_IDLE_TIMEOUT_MINUTES", int, 15, "staff idle sign-out, minutes"),
     Setting("STAFF_TOTP_REQUIRED", bool, False, "force TOTP for all staff (on in production)"),
     Setting("LOGIN_MAX_FAILURES", int, 5, "failed sign-ins before the account locks"),
-    Setting("LOGIN_LOCKOUT_MINUTES", int, 15, "how long a locked staff account stays locked"),
+    Setting("LOGIN_LOCKOUT_MINUTES", int, 15, "how long the first lock of a staff or member account lasts"),
+    Setting(
+        "LOGIN_LOCKOUT_MAX_MINUTES",
+        int,
+        24 * 60,
+        "longest lock: each failure past LOGIN_MAX_FAILURES (also while locked) doubles the next one up to this",
+    ),
     Setting("PASSWORD_MIN_LENGTH", int, 10, "shortest staff password", env=False),
-    Setting("RATELIMIT_LOGIN", str, "20 per minute", "rate limit of the password step"),
+    Setting(
+        "RATELIMIT_LOGIN", str, "20 per minute;200 per hour", "rate limit of the password step, per IP address"
+    ),
     Setting("RATELIMIT_OTP", str, "10 per minute", "rate limit of second-factor codes (web TOTP, API /auth/otp)"),
     Setting("RATELIMIT_REGISTER", str, "10 per hour", "rate limit of member self-registration"),
     Setting("JWT_ACCESS_TTL_SECONDS", int, 15 * 60, "API access-token lifetime"),
+    Setting("JSON_MAX_BYTES", int, 1024 * 1024, "largest JSON request body (413 above)"),
+    Setting("JSON_MAX_DEPTH", int, 32, "deepest nesting of arrays and objects in a JSON request body"),
     Setting("JWT_REFRESH_TTL_SECONDS", int, 30 * 24 * 3600, "API refresh-token lifetime"),
     Setting("JWT_OTP_TTL_SECONDS", int, 5 * 60, "lifetime of the API's pending-second-factor token", env=False),
     Setting(

@@ -12,7 +12,8 @@ permission test covers the API too:
 
 On success ``g.api_subject`` is the ``tokens.Subject``, ``g.api_user`` the loaded row
 (``StaffUser`` or member) and the audit actor is set. Failures are problem+json: 401 (with
-``WWW-Authenticate: Bearer``) for a missing, expired or invalid token, 403 for a role lacking
+``WWW-Authenticate: Bearer``) for a missing, expired, invalid or revoked token (an access token
+dies with its sign-in: logout, refresh-token reuse, password change), 403 for a role lacking
 the permission. The API never looks at the session cookie: only the bearer token counts.
 """
 
@@ -66,14 +67,13 @@ def authenticate_request(kinds: Iterable[str]) -> tokens.Subject | Response:
     if token is None:
         return unauthorized("Send an access token: Authorization: Bearer <access_token>.", error="invalid_request")
     try:
-        claims = tokens.decode_access(token)
+        claims = tokens.verify_access(token)
     except AuthError as exc:
-        expired = "expired" in exc.message
-        return unauthorized(
-            "The access token has expired; get a new one from /api/v1/auth/refresh."
-            if expired
-            else "The access token is not valid. Sign in again."
-        )
+        if "expired" in exc.message:
+            return unauthorized("The access token has expired; get a new one from /api/v1/auth/refresh.")
+        if "revoked" in exc.message:
+            return unauthorized("This sign-in has been signed out or revoked. Sign in again.")
+        return unauthorized("The access token is not valid. Sign in again.")
     subject = tokens.load_subject(claims.kind, claims.subject_id)
     if subject is None:
         return unauthorized("This account can no longer use the API. Contact your administrator.")

@@ -117,8 +117,12 @@ def _invalid(errors: dict[str, list[str]]) -> Response:
 
 
 def _date_arg() -> date | Response:
+    raw = request.args.get("date")
+    if raw is not None and not raw.strip():
+        detail = "date: give a date as YYYY-MM-DD, or leave the parameter out for the open business date."
+        return problem(400, "Malformed request", detail, type_="malformed-request")
     errors: dict[str, list[str]] = {}
-    on = reports.parse_date(request.args.get("date"), "date", errors)
+    on = reports.parse_date(raw, "date", errors)
     if errors:
         return _invalid(errors)
     return on or reports.default_date()

@@ -32,6 +32,9 @@ from app.services.common import AuthError, DomainError, ValidationError, audit, 
 from app.services.common import validators as v
 
 from . import tokens
+from .staff_auth import is_locked, register_failure
+
+SIGN_IN_FAILED = "Invalid mobile number or password. Repeated failures pause sign-in for a while."
 
 PASSWORD_METHOD = "scrypt"
 _DUMMY_HASH = generate_password_hash("timing-equaliser-member-password", method=PASSWORD_METHOD)
@@ -147,22 +150,19 @@ def authenticate(mobile: str, password: str) -> MemberLogin:
     if login is None:
         check_password_hash(_DUMMY_HASH, password or "")
         audit.record("member.login_failed", "member_login", None, after={"reason": "unknown mobile"})
-        raise AuthError("Invalid mobile number or password.")
+        raise AuthError(SIGN_IN_FAILED)
     now = utcnow()
-    if login.locked_until and login.locked_until > now:
-        audit.record("member.login_locked", "member_login", login.id)
-        minutes = int((login.locked_until - now).total_seconds() // 60) + 1
-        raise AuthError(f"Sign-in locked after repeated failures. Try again in {minutes} minute(s).")
-    if not check_password_hash(login.password_hash, password or ""):
-        login.failed_logins = (login.failed_logins or 0) + 1
-        after: dict[str, Any] = {"failed_logins": login.failed_logins}
-        if login.failed_logins >= int(current_app.config["LOGIN_MAX_FAILURES"]):
-            login.locked_until = now + timedelta(minutes=int(current_app.config["LOGIN_LOCKOUT_MINUTES"]))
-            after["locked_until"] = login.locked_until.isoformat()
-            audit.record("member.lockout", "member_login", login.id, after=after)
-        else:
-            audit.record("member.login_failed", "member_login", login.id, after=after)
-        raise AuthError("Invalid mobile number or password.")
+    # The same answer for a locked login whatever the password, and every attempt counts
+    # (growing back-off: staff_auth.lockout_span).
+    password_ok = check_password_hash(login.password_hash, password or "")
+    if is_locked(login, now):
+        audit.record("member.login_locked", "member_login", login.id, after=register_failure(login, now))
+        raise AuthError(SIGN_IN_FAILED)
+    if not password_ok:
+        after = register_failure(login, now)
+        action = "member.lockout" if "locked_until" in after else "member.login_failed"
+        audit.record(action, "member_login", login.id, after=after)
+        raise AuthError(SIGN_IN_FAILED)
     if not login.active:
         audit.record("member.login_refused", "member_login", login.id, after={"reason": "inactive"})
         raise AuthError("Online access is switched off for this membership. Contact your branch.")
@@ -223,6 +223,9 @@ def verify_otp(login: MemberLogin, code: str) -> str:
         .order_by(MemberOtp.id.desc())
         .limit(1)
     )
+    if is_locked(login, now):  # wrong codes count towards the lockout like wrong passwords
+        audit.record("member.login_locked", "member_login", login.id, after=register_failure(login, now))
+        raise AuthError("Sign-in is paused after repeated failures. Try again later.")
     if otp is None or otp.expires_at <= now:
         audit.record("member.otp_failed", "member_login", login.id, after={"reason": "no live code"})
         raise AuthError("The code has expired or was already used. Sign in again to get a new one.")
@@ -232,7 +235,8 @@ def verify_otp(login: MemberLogin, code: str) -> str:
         left = int(current_app.config["MEMBER_OTP_MAX_ATTEMPTS"]) - otp.attempts
         if left <= 0:
             otp.consumed_at = now
-        audit.record("member.otp_failed", "member_login", login.id, after={"attempts": otp.attempts})
+        after = {"attempts": otp.attempts, **register_failure(login, now)}
+        audit.record("member.otp_failed", "member_login", login.id, after=after)
         raise AuthError(
             "Wrong code." + (f" {left} attempt(s) left." if left > 0 else " Sign in again to get a new code.")
         )

@@ -5,10 +5,12 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import pyotp
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.crypto import decrypt, encrypt, lookup_hash
@@ -25,6 +27,9 @@ RECOVERY_CODE_CHARS = 16  # base32: 80 bits, shown as four groups of four
 RECOVERY_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 TOTP_MIN_SECRET_CHARS = 23  # pyotp refuses secrets under 112 bits (23 base32 characters)
 _DUMMY_HASH = generate_password_hash("timing-equaliser-password", method=PASSWORD_METHOD)
+#: The one answer to every refused password step: unknown user, wrong password, or a locked
+#: account whatever the password (so the lock tells nobody whether a guess was right).
+SIGN_IN_FAILED = "Invalid username or password. Repeated failures pause sign-in to an account for a while."
 
 
 def hash_password(password: str) -> str:
@@ -132,10 +137,54 @@ class LoginResult:
     needs_enrolment: bool
 
 
+def lockout_span(failures: int) -> timedelta | None:
+    """How long ``failures`` consecutive failures lock an account for (None: not yet).
+
+    ``LOGIN_MAX_FAILURES`` failures lock for ``LOGIN_LOCKOUT_MINUTES``; every failure after
+    that (also those made while locked) doubles the next lock, up to ``LOGIN_LOCKOUT_MAX_MINUTES``.
+    """
+    config = current_app.config
+    extra = failures - int(config["LOGIN_MAX_FAILURES"])
+    if extra < 0:
+        return None
+    minutes = int(config["LOGIN_LOCKOUT_MINUTES"]) * 2 ** min(extra, 20)
+    return timedelta(minutes=min(minutes, int(config["LOGIN_LOCKOUT_MAX_MINUTES"])))
+
+
+def register_failure(account: Any, now: datetime) -> dict[str, Any]:
+    """Count one failed attempt on a staff user or member login and lock it when due.
+
+    The counter is incremented in SQL (concurrent guesses are all counted). An account that
+    is already locked stays locked until its time (the count makes the next lock longer).
+    Returns what the audit row should say.
+    """
+    account = account._get_current_object() if hasattr(account, "_get_current_object") else account  # current_user
+    model = type(account)
+    failures = db.session.execute(
+        update(model)
+        .where(model.id == account.id)
+        .values(failed_logins=func.coalesce(model.failed_logins, 0) + 1)
+        .returning(model.failed_logins)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+    set_committed_value(account, "failed_logins", failures)  # already written: not dirty again
+    after: dict[str, Any] = {"failed_logins": failures}
+    if is_locked(account, now):
+        after["while_locked"] = True
+        return after
+    span = lockout_span(failures)
+    if span is not None:
+        account.locked_until = now + span
+        after["locked_until"] = account.locked_until.isoformat()
+    return after
+
+
 def authenticate(username: str, password: str, *, actor: Actor | None = None) -> LoginResult:
     """Check a username and password, applying lockout. Failures are audited.
 
-    The caller commits in both cases (a failure still records the failed attempt).
+    Every refusal answers :data:`SIGN_IN_FAILED`, also for a locked account given the right
+    password, and every attempt counts, also while locked. The caller commits in both cases
+    (a failure still records the failed attempt).
     """
     user = find_by_username(username or "")
     if user is None:
@@ -147,34 +196,26 @@ def authenticate(username: str, password: str, *, actor: Actor | None = None) ->
             after={"username": (username or "")[:64], "reason": "unknown user"},
             actor=actor,
         )
-        raise AuthError("Invalid username or password.")
+        raise AuthError(SIGN_IN_FAILED)
     now = utcnow()
-    password_ok = check_password_hash(user.password_hash, password or "")
+    password_ok = check_password_hash(user.password_hash, password or "")  # always: the same time either way
     if is_locked(user, now):
-        # Reveal the lock only to someone who knows the password: otherwise the lockout
-        # message would tell a stranger that the username exists.
-        audit.record("auth.login_locked", "staff_user", user.id, after={"password_ok": password_ok}, actor=actor)
-        if not password_ok:
-            raise AuthError("Invalid username or password.")
-        raise AuthError(_locked_message(user, now))
+        after = register_failure(user, now)
+        audit.record("auth.login_locked", "staff_user", user.id, after=after, actor=actor)
+        raise AuthError(SIGN_IN_FAILED)
     if not password_ok:
-        user.failed_logins = (user.failed_logins or 0) + 1
-        after = {"failed_logins": user.failed_logins}
-        if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
-            user.locked_until = now + timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
-            after["locked_until"] = user.locked_until.isoformat()
-            audit.record("auth.lockout", "staff_user", user.id, after=after, actor=actor)
-        else:
-            audit.record("auth.login_failed", "staff_user", user.id, after=after, actor=actor)
-        raise AuthError("Invalid username or password.")
+        after = register_failure(user, now)
+        action = "auth.lockout" if "locked_until" in after else "auth.login_failed"
+        audit.record(action, "staff_user", user.id, after=after, actor=actor)
+        raise AuthError(SIGN_IN_FAILED)
     if not user.active:
         audit.record("auth.login_refused", "staff_user", user.id, after={"reason": "inactive"}, actor=actor)
         raise AuthError("This user has been deactivated. Contact your administrator.")
     return LoginResult(user=user, needs_totp=user.totp_enabled, needs_enrolment=enrolment_required(user))
 
 
-def is_locked(user: StaffUser, now: datetime | None = None) -> bool:
-    """Whether repeated failures have locked the user out for now."""
+def is_locked(user: Any, now: datetime | None = None) -> bool:
+    """Whether repeated failures have locked the user (or member login) out for now."""
     return bool(user.locked_until and user.locked_until > (now or utcnow()))
 
 
@@ -208,7 +249,8 @@ def verify_second_factor(user: StaffUser, code: str, *, actor: Actor | None = No
     """
     now = utcnow()
     if is_locked(user, now):
-        audit.record("auth.login_locked", "staff_user", user.id, after={"step": "second factor"}, actor=actor)
+        after = {"step": "second factor", **register_failure(user, now)}
+        audit.record("auth.login_locked", "staff_user", user.id, after=after, actor=actor)
         raise AuthError(_locked_message(user, now))
     code = (code or "").strip().replace(" ", "")
     secret = totp_secret(user)
@@ -229,11 +271,7 @@ def verify_second_factor(user: StaffUser, code: str, *, actor: Actor | None = No
                 rc.used_at = now
                 audit.record("auth.recovery_code_used", "staff_user", user.id, actor=actor)
                 return "recovery"
-    user.failed_logins = (user.failed_logins or 0) + 1
-    after: dict = {"failed_logins": user.failed_logins}
-    if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
-        user.locked_until = now + timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
-        after["locked_until"] = user.locked_until.isoformat()
+    after = register_failure(user, now)
     audit.record("auth.totp_failed", "staff_user", user.id, after=after, actor=actor)
     raise AuthError("That code is not valid. Enter the current 6-digit code from your authenticator app.")
 

@@ -1,7 +1,10 @@
 """API tokens: short-lived JWT access tokens, rotating opaque refresh tokens, OTP challenges.
 
 * Access token: HS256 JWT signed with ``JWT_SECRET``; claims ``sub`` (the subject's id as a
-  string), ``kind`` ("staff"/"member"), ``role``, ``type`` ("access"), ``iat``, ``exp``, ``jti``.
+  string), ``kind`` ("staff"/"member"), ``role``, ``type`` ("access"), ``iat``, ``exp``, ``jti``
+  and ``fam``, the refresh-token family (the sign-in) it belongs to. :func:`verify_access`
+  refuses it as soon as that family is revoked (sign-out, refresh-token reuse, password
+  change, 2FA reset, deactivation): one indexed lookup per request.
 * Refresh token: 256 random bits, handed out once and stored only as its SHA-256. Each use
   rotates it (the old one is marked used, the successor joins the same family); presenting a
   used or revoked token again revokes the whole family (the token was stolen or replayed).
@@ -92,6 +95,7 @@ class Claims:
     type: str
     jti: str
     expires_at: datetime
+    family_id: str | None = None
 
 
 # ---------------------------------------------------------------- subjects
@@ -133,9 +137,9 @@ def _secret() -> str:
     return current_app.config["JWT_SECRET"]
 
 
-def _encode(subject: Subject, token_type: str, ttl: int) -> str:
+def _encode(subject: Subject, token_type: str, ttl: int, family_id: str | None = None) -> str:
     now = utcnow()
-    payload = {
+    payload: dict[str, Any] = {
         "sub": str(subject.id),
         "kind": subject.kind,
         "role": subject.role,
@@ -144,6 +148,8 @@ def _encode(subject: Subject, token_type: str, ttl: int) -> str:
         "exp": now + timedelta(seconds=ttl),
         "jti": uuid.uuid4().hex,
     }
+    if family_id:
+        payload["fam"] = family_id
     return jwt.encode(payload, _secret(), algorithm=ALGORITHM)
 
 
@@ -172,18 +178,50 @@ def _decode(token: str, token_type: str) -> Claims:
         type=token_type,
         jti=str(payload["jti"]),
         expires_at=datetime.fromtimestamp(payload["exp"], tz=UTC),
+        family_id=str(payload["fam"]) if payload.get("fam") else None,
     )
 
 
-def access_token(subject: Subject) -> tuple[str, int]:
-    """A fresh access token for ``subject`` and its lifetime in seconds."""
+def access_token(subject: Subject, family_id: str | None = None) -> tuple[str, int]:
+    """A fresh access token for ``subject`` bound to the refresh family ``family_id``, and its lifetime.
+
+    The API only hands out bound tokens (:func:`issue_pair`, :func:`refresh`); an unbound token
+    is refused by :func:`verify_access` unless ``JWT_REQUIRE_FAMILY`` is off (test set-ups only).
+    """
     ttl = int(current_app.config["JWT_ACCESS_TTL_SECONDS"])
-    return _encode(subject, ACCESS, ttl), ttl
+    return _encode(subject, ACCESS, ttl, family_id), ttl
 
 
 def decode_access(token: str) -> Claims:
-    """Verify an access token (signature, expiry, type); AuthError when it is not acceptable."""
+    """Verify an access token's signature, expiry and type (not its family: see verify_access)."""
     return _decode(token, ACCESS)
+
+
+def family_live(family_id: str) -> bool:
+    """Whether the sign-in ``family_id`` still holds an unrevoked refresh token (one indexed lookup)."""
+    return (
+        db.session.scalar(
+            select(RefreshToken.id)
+            .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def verify_access(token: str) -> Claims:
+    """Verify an access token and that its sign-in is still live; AuthError when refused.
+
+    Raises AuthError with ``revoked`` in the message when the family was signed out or revoked.
+    """
+    claims = _decode(token, ACCESS)
+    if claims.family_id is None:
+        if current_app.config.get("JWT_REQUIRE_FAMILY", True):
+            raise AuthError("The token is not valid.")
+        return claims
+    if not family_live(claims.family_id):
+        raise AuthError("The token was revoked: its sign-in has been signed out.")
+    return claims
 
 
 def otp_token(subject: Subject) -> tuple[str, int]:
@@ -228,7 +266,7 @@ def issue_pair(subject: Subject, *, ip: str | None = None, user_agent: str | Non
     """Start a new token family for ``subject`` (after a complete sign-in)."""
     family_id = uuid.uuid4().hex
     raw = _new_refresh(subject, family_id=family_id, parent_id=None, ip=ip, user_agent=user_agent)
-    access, ttl = access_token(subject)
+    access, ttl = access_token(subject, family_id)
     audit.record(
         "api.tokens_issued",
         subject.entity_type,
@@ -311,7 +349,7 @@ def refresh(raw: str, *, ip: str | None = None, user_agent: str | None = None) -
         )
         raise AuthError("This account can no longer sign in. Contact your administrator.")
     new_raw = _new_refresh(subject, family_id=row.family_id, parent_id=row.id, ip=ip, user_agent=user_agent)
-    access, ttl = access_token(subject)
+    access, ttl = access_token(subject, row.family_id)
     audit.record(
         "api.token_refreshed",
         subject.entity_type,
@@ -342,8 +380,7 @@ def revoke_family(raw: str, *, ip: str | None = None, user_agent: str | None = N
 def revoke_all_for(kind: str, subject_id: int, *, reason: str | None = None) -> int:
     """Revoke every live refresh token of a subject (password change, 2FA reset, deactivation).
 
-    Access tokens already handed out stay valid until they expire (at most
-    ``JWT_ACCESS_TTL_SECONDS``), except after a deactivation, which every request re-checks.
+    The access tokens of those families stop working with them (see :func:`verify_access`).
     """
     result = db.session.execute(
         update(RefreshToken)
