@@ -41,6 +41,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "ledger.reverse": frozenset({"accountant", "manager"}),
     "day.manage": frozenset({"manager", "admin"}),
     "reports.view": frozenset({"admin", "manager", "accountant", "auditor"}),
+    "yearend.prepare": frozenset({"accountant", "manager"}),
+    "yearend.approve": frozenset({"manager", "admin"}),
     # Members
     "members.view": frozenset({"admin", "manager", "accountant", "clerk", "cashier", "auditor"}),
     "members.manage": frozenset({"clerk", "manager"}),

@@ -166,6 +166,12 @@ _DECLARED: tuple[Setting, ...] = (
     Setting("SHARE_FACE_VALUE_PAISE", int, 100_00, "face value of one share"),
     Setting("MIN_SHARES", int, 10, "minimum holding for membership"),
     Setting("MEMBERSHIP_FEE_PAISE", int, 100_00, "admission fee"),
+    # Year-end appropriation and dividend
+    Setting("STATUTORY_RESERVE_MIN_PCT", Decimal, Decimal("25"), "least share of net profit to the statutory reserve, %"),
+    Setting("DIVIDEND_MAX_RATE_PCT", Decimal, Decimal("15"), "highest dividend on paid-up share capital, % a year"),
+    Setting("YEAR_END_FUNDS", str, "3200:25,3303:1", "proposed appropriation: GL code:% of net profit, comma-separated"),
+    Setting("DIVIDEND_PRO_RATA", bool, True, "dividend pro-rated by the whole months each share was held"),
+    Setting("DIVIDEND_MODE", str, "sb", "dividend credited to the member's 'sb' account, or held 'payable'"),
 )
 
 SETTINGS: dict[str, Setting] = {s.name: s for s in _DECLARED}

@@ -13,6 +13,7 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints.ledger import bp as ledger_bp
     from app.blueprints.loans import bp as loans_bp
     from app.blueprints.portal import bp as portal_bp
+    from app.blueprints.reports import bp as reports_bp
     from app.blueprints.staff import bp as staff_bp
 
     app.register_blueprint(health_bp)
@@ -21,5 +22,6 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(ledger_bp, url_prefix="/ledger")
     app.register_blueprint(loans_bp, url_prefix="/loans")
     app.register_blueprint(portal_bp, url_prefix="/portal")
+    app.register_blueprint(reports_bp, url_prefix="/reports")
     app.register_blueprint(api_bp, url_prefix="/api")
     app.register_blueprint(calculators_bp, url_prefix="/calculators")

@@ -18,6 +18,7 @@ from app.models.members import (
     ShareCertificate,
 )
 from app.models.numbering import Counter
+from app.models.reports import DividendLine, YearEndRun  # noqa: F401
 from app.models.users import ROLES, Branch, RecoveryCode, StaffUser
 
 __all__ = [

@@ -8,3 +8,4 @@ bp = Blueprint("api", __name__)
 csrf.exempt(bp)
 
 from app.blueprints.api import accounts, calculators, counter, ledger, members, routes  # noqa: F401
+from app.blueprints.api import reports  # noqa: F401

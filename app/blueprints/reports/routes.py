@@ -1,0 +1,197 @@
+"""Report screens: each statement as a page (or HTMX partial), a print view, a PDF and a CSV.
+
+Views parse the query string, call one ``app.services.reports`` function and render; a bad
+date or period is shown as a clear error (422) and nothing else is computed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from flask import Response, render_template, request
+from xhtml2pdf import pisa
+
+from app import navigation
+from app.blueprints.reports import bp
+from app.blueprints.reports.forms import read_date, read_period
+from app.money import from_paise
+from app.navigation import NavItem
+from app.permissions import permission_required
+from app.services import reports
+from app.services.common import DomainError
+from app.web import render
+
+navigation.add(NavItem("Reports", "reports.index", "reports.view"), before="loans.index")
+
+
+def _csv_cell(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def csv_response(filename: str, header: list[str], rows: Iterable[Iterable[Any]]) -> Response:
+    """A ``text/csv`` download (amounts as plain two-decimal numbers)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_csv_cell(v) for v in row])
+    response = Response(buffer.getvalue(), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def pdf_response(filename: str, html: str) -> Response:
+    """The print view rendered to PDF with xhtml2pdf."""
+    out = io.BytesIO()
+    result = pisa.CreatePDF(html, dest=out, encoding="utf-8")
+    if result.err:  # pragma: no cover - xhtml2pdf reports layout failures here
+        return Response("The PDF could not be produced.", status=500, mimetype="text/plain")
+    response = Response(out.getvalue(), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+def _amt(paise: int | None) -> Any:
+    return "" if paise is None else from_paise(int(paise))
+
+
+def _statement(
+    *,
+    template: str,
+    partial: str,
+    title: str,
+    build: Callable[[], Any],
+    fmt: str,
+    filename: str,
+    csv_rows: Callable[[Any], tuple[list[str], Iterable[Iterable[Any]]]],
+    **context: Any,
+) -> Response:
+    """One statement in the format asked for: page/partial, print (``?print=1``), ``pdf`` or ``csv``."""
+    try:
+        report = build()
+        error = None
+    except DomainError as exc:
+        report, error = None, exc
+    if fmt in ("csv", "pdf") and error is not None:
+        return Response(error.message, status=422, mimetype="text/plain")
+    if fmt == "csv":
+        header, rows = csv_rows(report)
+        return csv_response(f"{filename}.csv", header, rows)
+    if fmt == "pdf" or request.args.get("print"):
+        html = render_template("reports/print.html", partial=partial, title=title, report=report, pdf=fmt == "pdf")
+        if fmt == "pdf":
+            return pdf_response(f"{filename}.pdf", html)
+        return Response(html, mimetype="text/html")
+    return render(template, partial, status=422 if error else 200, report=report, error=error, title=title, **context)
+
+
+@bp.get("/")
+@permission_required("reports.view")
+def index():
+    """The list of reports."""
+    return render("reports/index.html", on=reports.default_date())
+
+
+# ---------------------------------------------------------------- profit and loss
+
+
+def _pl_csv(pl: reports.ProfitAndLoss):
+    rows: list[list[Any]] = []
+    for side, items in (("income", pl.income), ("expense", pl.expense)):
+        rows.extend([side, r.code, r.name, _amt(r.amount_paise), _amt(r.previous_paise)] for r in items)
+    rows.append(["total", "", "Total income", _amt(pl.total_income), _amt(pl.previous_income)])
+    rows.append(["total", "", "Total expenditure", _amt(pl.total_expense), _amt(pl.previous_expense)])
+    rows.append(["total", "", "Net profit", _amt(pl.net_profit), _amt(pl.previous_net_profit)])
+    return ["side", "code", "name", "amount", "previous_year"], rows
+
+
+@bp.get("/profit-and-loss", defaults={"fmt": "html"})
+@bp.get("/profit-and-loss.csv", defaults={"fmt": "csv"})
+@bp.get("/profit-and-loss.pdf", defaults={"fmt": "pdf"})
+@permission_required("reports.view")
+def profit_and_loss(fmt: str):
+    """Income and expenditure for a period, with the same period of last year alongside."""
+    args = request.args
+    return _statement(
+        template="reports/profit_and_loss.html",
+        partial="reports/_profit_and_loss.html",
+        title="Profit and loss account",
+        build=lambda: reports.profit_and_loss(*_period(args)),
+        fmt=fmt,
+        filename=f"profit-and-loss-{args.get('from', '')}-{args.get('to', '')}".rstrip("-"),
+        csv_rows=_pl_csv,
+        args=args,
+    )
+
+
+def _period(args) -> tuple:
+    period = read_period(args)
+    return period.date_from, period.date_to
+
+
+# ---------------------------------------------------------------- balance sheet
+
+
+def _bs_csv(bs: reports.BalanceSheet):
+    rows: list[list[Any]] = []
+    for side, schedules in (("liabilities", bs.equity + bs.liabilities), ("assets", bs.assets)):
+        for s in schedules:
+            rows.extend([side, s.title, r.code, r.name, _amt(r.amount_paise), _amt(r.previous_paise)] for r in s.rows)
+            rows.append([side, s.title, "", f"Total {s.title.lower()}", _amt(s.total), _amt(s.previous_total)])
+    rows.append(["total", "", "", "Total capital and liabilities", _amt(bs.total_equity + bs.total_liabilities), ""])
+    rows.append(["total", "", "", "Total assets", _amt(bs.total_assets), _amt(bs.previous_total_assets)])
+    return ["side", "schedule", "code", "name", "amount", "previous_year"], rows
+
+
+@bp.get("/balance-sheet", defaults={"fmt": "html"})
+@bp.get("/balance-sheet.csv", defaults={"fmt": "csv"})
+@bp.get("/balance-sheet.pdf", defaults={"fmt": "pdf"})
+@permission_required("reports.view")
+def balance_sheet(fmt: str):
+    """The balance sheet as of a date in the co-operative format, with schedules."""
+    args = request.args
+    return _statement(
+        template="reports/balance_sheet.html",
+        partial="reports/_balance_sheet.html",
+        title="Balance sheet",
+        build=lambda: reports.balance_sheet(read_date(args)),
+        fmt=fmt,
+        filename=f"balance-sheet-{args.get('date', '')}".rstrip("-"),
+        csv_rows=_bs_csv,
+        args=args,
+    )
+
+
+# ---------------------------------------------------------------- receipts and payments
+
+
+def _rp_csv(rp: reports.ReceiptsPayments):
+    rows: list[list[Any]] = [["opening", "", "Opening cash and bank", _amt(rp.opening_paise)]]
+    rows.extend(["receipt", r.code, r.name, _amt(r.amount_paise)] for r in rp.receipts)
+    rows.extend(["payment", r.code, r.name, _amt(r.amount_paise)] for r in rp.payments)
+    rows.append(["closing", "", "Closing cash and bank", _amt(rp.closing_paise)])
+    return ["side", "code", "name", "amount"], rows
+
+
+@bp.get("/receipts-payments", defaults={"fmt": "html"})
+@bp.get("/receipts-payments.csv", defaults={"fmt": "csv"})
+@bp.get("/receipts-payments.pdf", defaults={"fmt": "pdf"})
+@permission_required("reports.view")
+def receipts_payments(fmt: str):
+    """Cash and bank receipts and payments by head of account for a period."""
+    args = request.args
+    return _statement(
+        template="reports/receipts_payments.html",
+        partial="reports/_receipts_payments.html",
+        title="Receipts and payments",
+        build=lambda: reports.receipts_and_payments(*_period(args)),
+        fmt=fmt,
+        filename=f"receipts-payments-{args.get('from', '')}-{args.get('to', '')}".rstrip("-"),
+        csv_rows=_rp_csv,
+        args=args,
+    )
