@@ -40,6 +40,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "ledger.backdate": frozenset({"manager", "admin"}),
     "ledger.reverse": frozenset({"accountant", "manager"}),
     "day.manage": frozenset({"manager", "admin"}),
+    "jobs.manage": frozenset({"admin"}),  # the failed-job registry: see and retry
     "reports.view": frozenset({"admin", "manager", "accountant", "auditor"}),
     "yearend.prepare": frozenset({"accountant", "manager"}),
     "yearend.approve": frozenset({"manager", "admin"}),

@@ -34,6 +34,10 @@ def _dispatch(chunk_ids: list[int]) -> None:
         queue.enqueue(run_chunk, chunk_id, job_timeout=CHUNK_TIMEOUT)
 
 
+def uses_redis() -> bool:
+    return bool(current_app.config.get("REDIS_URL"))
+
+
 def dispatcher():
     """How the run hands chunks to other workers: RQ when REDIS_URL is set, else nobody."""
     return _dispatch if current_app.config.get("REDIS_URL") else None

@@ -1,0 +1,165 @@
+"""Day-end on PostgreSQL at 100k and 1,000,000 savings accounts, against a plain SQL UPDATE.
+
+    python -m bench.eod [--sizes 100000,1000000] [--month-days 30] [--workers 0]
+
+For each size: builds a fresh scratch database ``sahakari_bench`` (see bench/common.py) with
+N savings accounts and their opening balances (bulk SQL, bench.deposits_eod), then times in
+the same run: a plain SQL ``UPDATE`` of the same rows (the reference), the savings
+daily-product step, a whole ordinary day-end (``eod.run_day``: every step, the GL snapshot,
+the close and the next day opened), and a quarter-end day-end with its interest credit. At
+the first size it also times a month of ordinary day-ends (``--month-days``). Each time is
+printed with its ratio to the UPDATE. ``--workers K`` starts K RQ workers on the ``eod``
+queue (needs BENCH_REDIS_URL) that share the chunks with the run. Loans are not built:
+the product has no loan accounts yet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+
+from bench.common import bench_url, migrated_app
+from bench.deposits_eod import START, _setup
+
+QUARTER_END = date(2026, 6, 30)
+
+
+def _plain_update() -> float:
+    from sqlalchemy import text
+
+    from app.extensions import db
+
+    t0 = time.perf_counter()
+    db.session.execute(
+        text(
+            "UPDATE sb_daily_products sp SET product_paise = sp.product_paise + GREATEST(a.balance_paise, 0) * 0, "
+            "last_product_date = sp.last_product_date FROM accounts a WHERE a.id = sp.account_id AND a.status <> 'closed'"
+        )
+    )
+    db.session.commit()
+    return time.perf_counter() - t0
+
+
+def _vacuum() -> None:
+    from app.extensions import db
+
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE sb_daily_products")
+        conn.exec_driver_sql("VACUUM ANALYZE accounts")
+
+
+def _step_seconds(on: date, step: str) -> float:
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models.eod import EodStepRun
+
+    sr = db.session.scalar(select(EodStepRun).where(EodStepRun.business_date == on, EodStepRun.step == step))
+    return sr.seconds or 0.0
+
+
+def _workers(k: int, url: str) -> list[subprocess.Popen]:
+    redis = os.environ.get("BENCH_REDIS_URL")
+    if not k:
+        return []
+    if not redis:
+        raise SystemExit("--workers needs BENCH_REDIS_URL")
+    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis}
+    return [subprocess.Popen([sys.executable, "worker.py", "eod"], env=env) for _ in range(k)]
+
+
+def _one_size(n: int, month_days: int, workers: int) -> None:
+    from sqlalchemy import text
+
+    url = bench_url()
+    app = migrated_app(url)
+    if workers:
+        app.config["REDIS_URL"] = os.environ["BENCH_REDIS_URL"]
+    with app.app_context():
+        from app.extensions import db
+        from app.jobs.eod import dispatcher
+        from app.services import eod
+        from app.services.common import SYSTEM, acting_as, uow
+        from app.services.ledger import calendar
+
+        t0 = time.perf_counter()
+        _setup(n)
+        print(f"[{n:,}] set-up in {time.perf_counter() - t0:.1f} s", flush=True)
+        procs = _workers(workers, url)
+        try:
+            with acting_as(SYSTEM):
+                _vacuum()
+                ref = _plain_update()
+                _vacuum()
+                print(f"[{n:,}] plain UPDATE of {n:,} rows: {ref:.2f} s (reference)", flush=True)
+
+                t0 = time.perf_counter()
+                eod.run_day(START, trigger="bench", dispatch=dispatcher())
+                whole = time.perf_counter() - t0
+                daily = _step_seconds(START, "sb_daily_product")
+                print(f"[{n:,}] daily-product step: {daily:.2f} s = {daily / ref:.2f}x UPDATE", flush=True)
+                print(
+                    f"[{n:,}] whole ordinary day-end: {whole:.2f} s = {whole / ref:.2f}x UPDATE (target <= 3x)",
+                    flush=True,
+                )
+
+                if month_days:
+                    _vacuum()
+                    to = calendar.current_business_date() + timedelta(days=month_days - 1)
+                    t0 = time.perf_counter()
+                    runs = eod.run_until(to, trigger="bench", dispatch=dispatcher())
+                    month = time.perf_counter() - t0
+                    print(
+                        f"[{n:,}] {len(runs)} ordinary day-ends: {month:.1f} s "
+                        f"({month / max(len(runs), 1):.2f} s each = {month / max(len(runs), 1) / ref:.2f}x UPDATE)",
+                        flush=True,
+                    )
+
+                # Jump to the quarter end: the products are brought up to the day before by SQL
+                # (a bench shortcut, not timed), then the quarter-end day-end runs.
+                on = calendar.current_business_date()
+                calendar.close_business_day(on)
+                calendar.open_business_day(QUARTER_END)
+                db.session.execute(
+                    text("UPDATE sb_daily_products SET last_product_date = :d, product_paise = product_paise * 91"),
+                    {"d": QUARTER_END - timedelta(days=1)},
+                )
+                uow.commit()
+                _vacuum()
+                t0 = time.perf_counter()
+                eod.run_day(QUARTER_END, trigger="bench", dispatch=dispatcher())
+                quarter = time.perf_counter() - t0
+                credit = _step_seconds(QUARTER_END, "sb_interest")
+                print(
+                    f"[{n:,}] quarter-end interest credit: {credit:.1f} s = {credit / ref:.2f}x UPDATE, "
+                    f"{n / credit:,.0f} accounts/s (target 1M < 45 s)",
+                    flush=True,
+                )
+                print(f"[{n:,}] whole quarter-end day-end: {quarter:.1f} s = {quarter / ref:.2f}x UPDATE", flush=True)
+                report = __import__("app.services.ledger", fromlist=["verify"]).verify()
+                print(f"[{n:,}] ledger verify: {'ok' if report.ok else report.problems[:3]}", flush=True)
+        finally:
+            for p in procs:
+                p.terminate()
+            for p in procs:
+                p.wait(timeout=30)
+        db.session.remove()
+        db.engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--month-days", type=int, default=30, help="ordinary day-ends timed at the first size")
+    parser.add_argument("--workers", type=int, default=0, help="RQ workers sharing the chunks (BENCH_REDIS_URL)")
+    args = parser.parse_args(argv)
+    for i, size in enumerate(int(s) for s in args.sizes.split(",")):
+        _one_size(size, args.month_days if i == 0 else 0, args.workers)
+
+
+if __name__ == "__main__":
+    main()
