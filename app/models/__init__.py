@@ -7,6 +7,7 @@ from app.models.calendar import BusinessDay
 from app.models.deposits import DepositAccount, DepositProduct  # noqa: F401  (all deposit tables)
 from app.models.eod import EodChunk, EodRun, EodStepRun, Holiday  # noqa: F401
 from app.models.ledger import Account, GLAccount, GLDailyBalance, JournalEntry, JournalLine
+from app.models.loans import Loan, LoanProduct  # noqa: F401  (all loan tables)
 from app.models.portal import MemberPreference, MemberSession, StatementFile  # noqa: F401
 from app.models.members import (
     KycDocument,

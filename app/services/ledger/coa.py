@@ -23,6 +23,8 @@ LOANS_GOLD = "1302"
 LOANS_AGRI = "1303"
 LOANS_HOUSING = "1304"
 LOANS_AGAINST_DEPOSIT = "1305"
+LOANS_VEHICLE = "1306"
+LOANS_BUSINESS = "1307"
 INTEREST_RECEIVABLE_LOANS = "1401"
 PENAL_RECEIVABLE = "1402"
 TDS_RECEIVABLE = "1603"
@@ -33,6 +35,7 @@ CURRENT_DEPOSITS = "2104"
 INTEREST_PAYABLE_FD = "2201"
 INTEREST_PAYABLE_RD = "2202"
 TDS_PAYABLE = "2301"
+GST_PAYABLE = "2302"
 SUSPENSE = "2401"
 CASH_OVER_SHORT = "2402"
 SUNDRY_PAYABLE = "2403"
@@ -80,6 +83,8 @@ DEFAULT_CHART: list[tuple[str, str, str, str | None, str]] = [
     (LOANS_AGRI, "Agriculture loans", "asset", "1300", "control"),
     (LOANS_HOUSING, "Housing loans", "asset", "1300", "control"),
     (LOANS_AGAINST_DEPOSIT, "Loans against deposits", "asset", "1300", "control"),
+    (LOANS_VEHICLE, "Vehicle loans", "asset", "1300", "control"),
+    (LOANS_BUSINESS, "Business loans", "asset", "1300", "control"),
     ("1400", "Interest receivable", "asset", "1000", "group"),
     (INTEREST_RECEIVABLE_LOANS, "Interest receivable on loans", "asset", "1400", ""),
     (PENAL_RECEIVABLE, "Penal charges receivable", "asset", "1400", ""),
@@ -101,6 +106,7 @@ DEFAULT_CHART: list[tuple[str, str, str, str | None, str]] = [
     (INTEREST_PAYABLE_RD, "Interest payable on recurring deposits", "liability", "2200", ""),
     ("2300", "Statutory dues", "liability", "2000", "group"),
     (TDS_PAYABLE, "TDS payable (section 194A)", "liability", "2300", ""),
+    (GST_PAYABLE, "GST payable (output tax on fees)", "liability", "2300", ""),
     ("2400", "Suspense and sundry", "liability", "2000", "group"),
     (SUSPENSE, "Suspense account", "liability", "2400", ""),
     (CASH_OVER_SHORT, "Cash shortage and excess (teller suspense)", "liability", "2400", ""),
