@@ -179,6 +179,19 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in _DECLARED}
 
 def setting(name: str) -> Any:
     """The current value of a declared setting: the app's config value (converted), else the default.
+    # ---------------------------------------------------------------- loans: provisions, security, exposure
+    Setting("PROVISION_STANDARD_BP", int, 40, "provision on standard loans, basis points of the outstanding"),
+    Setting("PROVISION_SUBSTANDARD_BP", int, 1000, "provision on sub-standard loans, basis points"),
+    Setting("PROVISION_D1_BP", int, 2000, "provision on doubtful D1 (secured), basis points"),
+    Setting("PROVISION_D2_BP", int, 3000, "provision on doubtful D2 (secured), basis points"),
+    Setting("PROVISION_D3_BP", int, 10000, "provision on doubtful D3 (secured), basis points"),
+    Setting("PROVISION_DOUBTFUL_UNSECURED_BP", int, 10000, "provision on doubtful unsecured loans, basis points"),
+    Setting("PROVISION_LOSS_BP", int, 10000, "provision on loss assets, basis points"),
+    Setting("GOLD_LTV_BANDS", str, "25000000:8500,50000000:8000,:7500", "gold LTV: borrower's total up to paise:bp, ..."),
+    Setting("DEPOSIT_LIEN_MAX_BP", int, 9000, "loan against a deposit: at most this share of its balance, bp"),
+    Setting("LOAN_SHARE_MULTIPLE", int, 20, "personal loans at most this multiple of the member's share capital"),
+    Setting("GUARANTOR_MAX_GUARANTEES", int, 3, "live loans one member may guarantee at a time"),
+    Setting("LOAN_MAX_AGE_AT_MATURITY", int, 70, "oldest age of a borrower at the loan's last instalment"),
 
     Raises KeyError for a name not declared in SETTINGS. Outside an app context, the default.
     """
