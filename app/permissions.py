@@ -64,7 +64,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Loans
     "loans.view": frozenset({"admin", "manager", "accountant", "clerk", "auditor"}),
     "loans.manage": frozenset({"clerk", "manager"}),
-    "loans.approve": frozenset({"manager"}),
+    "loans.approve": frozenset({"manager", "admin"}),  # sanction within the role's limit for the product
+    "loans.disburse": frozenset({"clerk", "cashier", "manager"}),
+    "loans.repay": frozenset({"clerk", "cashier", "manager"}),
+    "loans.gold_rate": frozenset({"manager", "clerk"}),
 }
 
 

@@ -54,6 +54,31 @@ _credit_checks: dict[str, CreditCheck] = {}
 _floors: dict[str, WithdrawalFloor] = {}
 _after_credit: dict[str, AfterCredit] = {}
 _credit_lines: dict[str, CreditLines] = {}
+_liens: list[Callable[[Account], int]] = []  # amounts held under lien (any kind)
+_closure_checks: list[Callable[[Account], None]] = []
+
+
+def register_lien(fn: Callable[[Account], int]) -> None:
+    """Declare amounts held on accounts under lien: withdrawals never go below ``fn(account)``."""
+    if fn not in _liens:
+        _liens.append(fn)
+
+
+def register_closure_check(fn: Callable[[Account], None]) -> None:
+    """Add a check run before an account is closed (raise a DomainError to refuse, e.g. a lien)."""
+    if fn not in _closure_checks:
+        _closure_checks.append(fn)
+
+
+def lien_paise(account: Account) -> int:
+    """The amount held under lien on ``account`` (0 when none)."""
+    return max((int(fn(account)) for fn in _liens), default=0)
+
+
+def check_closure(account: Account) -> None:
+    """Raise a DomainError when ``account`` may not be closed now (e.g. it is under lien)."""
+    for fn in _closure_checks:
+        fn(account)
 
 
 class NotAllowedForKind(ValidationError):
@@ -114,9 +139,9 @@ def withdrawal_floor(account: Account) -> int:
     """The lowest balance (paise) a withdrawal may leave on ``account``; raises when none is allowed."""
     fn = _floors.get(account.kind)
     if fn is not None:
-        return int(fn(account))
+        return max(int(fn(account)), lien_paise(account))
     if account.kind in OPERATIVE_KINDS:
-        return int(account.min_balance_paise or 0)
+        return max(int(account.min_balance_paise or 0), lien_paise(account))
     raise NotAllowedForKind(
         f"Withdrawals are not allowed from {kind_label(account.kind)} account {account.account_no}; "
         "close or mature it through its own screen instead.",
