@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import json
-import logging
-import time
 from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any
 
 from flask import Flask, Response, make_response, render_template, request
 from flask_wtf import FlaskForm
-from sqlalchemy.exc import DBAPIError
 from wtforms import SelectChoice
 
-from app.services.common import DomainError
-
-log = logging.getLogger(__name__)
+from app.services.common import DomainError, uow
 
 
 def is_htmx() -> bool:
@@ -76,10 +71,11 @@ def retrying_view(view: Callable) -> Callable:
     """Re-run a whole view for an unsafe request on a serialisation failure or deadlock.
 
     On PostgreSQL a unit of work may fail with 40001/40P01 (ADR 0003). For POST/PUT/
-    PATCH/DELETE the session is rolled back and the view runs again from the start, up to
-    ``VIEW_ATTEMPTS`` times; the last failure propagates (a 500, nothing saved). Safe
-    methods run once. Sealing the audit chain after a commit never raises (see
-    ``uow.seal_after_commit``), so committed work is never re-run.
+    PATCH/DELETE the view runs through the one unit-of-work runner (``uow.run`` with
+    ``commit=False``: the view commits itself through ``uow.commit()``): rolled back and run
+    again from the start, up to ``VIEW_ATTEMPTS`` times; the last failure propagates (a 500,
+    nothing saved). Safe methods run once. Sealing the audit chain after a commit never
+    raises (see ``uow.seal_after_commit``), so committed work is never re-run.
     """
     if _handles_its_own_retries(view):
         return view
@@ -88,19 +84,12 @@ def retrying_view(view: Callable) -> Callable:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if request.method in SAFE_METHODS:
             return view(*args, **kwargs)
-        from app.extensions import db
-        from app.services.common import is_retryable
-
-        for attempt in range(1, VIEW_ATTEMPTS + 1):
-            try:
-                return view(*args, **kwargs)
-            except DBAPIError as exc:
-                if not is_retryable(exc) or attempt == VIEW_ATTEMPTS:
-                    raise
-                db.session.rollback()
-                log.info("retrying %s %s after %s (attempt %d)", request.method, request.path, exc.orig, attempt)
-                time.sleep(0.005 * attempt)
-        raise AssertionError("unreachable")
+        return uow.run(
+            lambda: view(*args, **kwargs),
+            attempts=VIEW_ATTEMPTS,
+            commit=False,
+            label=f"{request.method} {request.path}",
+        )
 
     wrapper._retrying = True  # type: ignore[attr-defined]
     return wrapper

@@ -15,27 +15,26 @@ body gets the stored response (``Idempotent-Replayed: true``); the same key with
 body is a 409. Only successful (2xx) responses are stored: when the view raises or answers
 4xx/5xx everything is rolled back and the key stays free for a corrected retry. A duplicate
 arriving while the first is still running waits for it (PostgreSQL unique index) and then
-replays its response. Serialisation failures and deadlocks retry the whole request.
+replays its response. Serialisation failures and deadlocks retry the whole claim-work-store
+step through the one unit-of-work runner (``uow.run``); the audit rows are sealed once after
+the commit through ``uow.seal_after_commit()``, like every other unit of work.
 """
 
 from __future__ import annotations
 
-import logging
-import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Response, current_app, g, jsonify, request
+from flask import Response, current_app, jsonify, request
 from sqlalchemy import inspect
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 
 from app.blueprints.api.auth import current_subject
 from app.extensions import db
 from app.models.api import IdempotencyRecord
-from app.services.common import audit, idempotency, is_retryable
+from app.services.common import context, idempotency, uow
 
-log = logging.getLogger(__name__)
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
 ATTEMPTS = 5
@@ -90,24 +89,20 @@ def idempotent(view: Callable) -> Callable:
         if existing is not None and existing.response_status is not None:
             idempotency.check_same_request(existing, fingerprint)
             return replay(existing)
-        for attempt in range(1, ATTEMPTS + 1):
-            try:
-                outcome = _run_once(view, args, kwargs, scope, key, fingerprint)
-            except IntegrityError:
-                winner = _winner(scope, key, fingerprint)
-                if winner is not None:
-                    return winner
-                raise
-            except DBAPIError as exc:
-                db.session.rollback()
-                if not is_retryable(exc) or attempt == ATTEMPTS:
-                    raise
-                log.info("retrying idempotent request after %s (attempt %d)", exc.orig, attempt)
-                time.sleep(0.005 * attempt)
-                continue
-            audit.seal_pending()
-            return outcome
-        raise AssertionError("unreachable")
+        try:
+            outcome = uow.run(
+                lambda: _run_once(view, args, kwargs, scope, key, fingerprint),
+                attempts=ATTEMPTS,
+                commit=False,
+                label=f"idempotent {request.method} {request.path}",
+            )
+        except IntegrityError:
+            winner = _winner(scope, key, fingerprint)
+            if winner is not None:
+                return winner
+            raise
+        uow.seal_after_commit()
+        return outcome
 
     wrapper._idempotent = True  # type: ignore[attr-defined]  (read by the OpenAPI builder)
     return wrapper
@@ -116,14 +111,8 @@ def idempotent(view: Callable) -> Callable:
 def _run_once(view: Callable, args: tuple, kwargs: dict, scope: str, key: str, fingerprint: str) -> Response:
     """Claim the key, run the view with the commit deferred, store the response, commit once."""
     record = idempotency.claim(scope, key, fingerprint, method=request.method, path=request.path)
-    g.defer_commit = True
-    try:
+    with context.deferring_commit():
         response = current_app.make_response(view(*args, **kwargs))
-    except BaseException:
-        db.session.rollback()
-        raise
-    finally:
-        g.defer_commit = False
     if not 200 <= response.status_code < 300:
         db.session.rollback()  # refusals keep nothing, so the key stays free for a corrected retry
         return response

@@ -1,4 +1,5 @@
-"""Who is acting: set by the web layer or a job, read by services (no ``request`` in services)."""
+"""Who is acting, and whether the commit is deferred: set by the web layer or a job, read by
+services (no ``request`` or ``flask.g`` in services)."""
 
 from __future__ import annotations
 
@@ -38,3 +39,24 @@ def acting_as(actor: Actor) -> Iterator[Actor]:
         yield actor
     finally:
         _current.reset(token)
+
+
+# ---------------------------------------------------------------- deferred commit
+# Inside an idempotent API request the stored response must commit with the work, so the
+# idempotency layer defers the commit: ``uow.commit()`` then only flushes.
+_commit_deferred: ContextVar[bool] = ContextVar("sahakari_commit_deferred", default=False)
+
+
+def commit_deferred() -> bool:
+    """Whether ``uow.commit()`` should only flush (the caller commits once, later)."""
+    return _commit_deferred.get()
+
+
+@contextmanager
+def deferring_commit() -> Iterator[None]:
+    """Run a block whose ``uow.commit()`` calls only flush; the caller commits afterwards."""
+    token = _commit_deferred.set(True)
+    try:
+        yield
+    finally:
+        _commit_deferred.reset(token)
