@@ -2,7 +2,7 @@
 
 Dr the loan account (under the product's "loans to members" control GL) for the principal;
 Cr the member's savings account with the net amount, or pay it in cash from the acting
-cashier's drawer (``counter.teller.pay_cash``); Cr processing fee income and GST payable
+cashier's drawer (``counter.pay_cash``); Cr processing fee income and GST payable
 with the fee. A share-linkage shortfall is bought out of the disbursed money (from the
 savings account, through the members face). Then the schedule is generated and stored as
 version 1 from the disbursement date, and the loan becomes active.
@@ -19,9 +19,8 @@ from app.models.ledger import Account
 from app.models.loans import Loan
 from app.models.users import StaffUser
 from app.money import format_inr
-from app.services import ledger
+from app.services import counter, ledger
 from app.services.common import Conflict, ValidationError
-from app.services.counter import teller
 from app.services.ledger import calendar, coa
 from app.services.members import shares
 
@@ -103,7 +102,7 @@ def disburse(
             options=ledger.PostOptions(posted_by_id=by.id if by else None, channel=channel),
         )  # fmt: skip
     else:
-        entry = teller.pay_cash(account, net, cashier=by, narration=text, kind="disbursement", channel=channel,
+        entry = counter.pay_cash(account, net, cashier=by, narration=text, kind="disbursement", channel=channel,
                                 idempotency_key=key).entry  # fmt: skip
         if fee_lines:
             ledger.post([ledger.Line.dr(account, fee + gst, "Processing fee and GST"), *fee_lines], kind="fee",

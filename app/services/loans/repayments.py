@@ -29,9 +29,9 @@ from app.models.ledger import Account, JournalEntry
 from app.models.loans import Loan, LoanCharge, LoanScheduleRow
 from app.models.users import StaffUser
 from app.money import format_inr
-from app.services import ledger
+from app.services import counter, ledger
 from app.services.common import Conflict, NotFound, ValidationError
-from app.services.counter import teller, transfers
+from app.services.counter import transfers
 from app.services.ledger import calendar, coa, kinds
 
 from . import collateral, events, schedule
@@ -320,10 +320,10 @@ def repay(
         raise ValidationError("reduce: tenure or emi.", field="reduce")
     if mode not in ("cash", "transfer"):
         raise ValidationError("mode: cash or transfer.", field="mode")
-    teller.check_amount(amount_paise, cash=mode == "cash")
+    counter.check_amount(amount_paise, cash=mode == "cash")
     loan = events.lock(loan)
     if idempotency_key:
-        done = teller.already_posted(idempotency_key)
+        done = db.session.scalar(select(JournalEntry).where(JournalEntry.idempotency_key == idempotency_key))
         if done is not None:
             return RepaymentResult(loan, done, None, replayed=True)
     _check_repayable(loan)
@@ -332,7 +332,7 @@ def repay(
     token = _reduce_choice.set(reduce)
     try:
         if mode == "cash":
-            result = teller.cash_deposit(None, account, amount_paise, cashier=by, narration=f"EMI {loan.loan_no}",
+            result = counter.cash_deposit(counter.cashier_drawer(by), account, amount_paise, cashier=by, narration=f"EMI {loan.loan_no}",
                                          form60_ref=form60_ref, idempotency_key=idempotency_key, channel=channel)  # fmt: skip
             entry = result.entry
         else:
