@@ -18,15 +18,12 @@ from app.blueprints.api.auth import api_permission, current_subject
 from app.blueprints.api.common import json_body
 from app.blueprints.api.idempotency import idempotent
 from app.blueprints.api.openapi import api_doc, array, date, integer, money, obj, schema, string
-from app.extensions import db
-from app.models.deposits import DEPOSIT_KINDS, FD_PAYOUTS, MATURITY_ACTIONS, rate_of
-from app.models.ledger import Account
-from app.models.members import Member
+from app.blueprints.api.serializers import account_json, line_json
+from app.models.deposits import DEPOSIT_KINDS, FD_PAYOUTS, MATURITY_ACTIONS
 from app.money import MoneyError, parse_amount, to_json
-from app.services import deposits
-from app.services.common import NotFound, ValidationError, uow
+from app.services import access, deposits
+from app.services.common import ValidationError, uow
 from app.services.deposits import passbook
-from app.services.ledger import calendar
 
 ACCOUNT = schema(
     "DepositAccount",
@@ -149,80 +146,6 @@ def _text(data: dict[str, Any], name: str) -> str | None:
     return value.strip()[:40] or None
 
 
-def _member_id(subject: Any) -> int:
-    """The member behind a member token (the token's entity is a login row or the member)."""
-    entity = subject.entity
-    if isinstance(entity, Member):
-        return entity.id
-    member_id = getattr(entity, "member_id", None)
-    return int(member_id) if member_id is not None else int(subject.id)
-
-
-def _visible(account: Account) -> Account:
-    """404 unless the caller may see ``account`` (staff: any; members: accounts they hold)."""
-    subject = current_subject()
-    if subject.kind == "member" and not deposits.held_by(account, _member_id(subject)):
-        raise NotFound("No such account.")
-    return account
-
-
-def account_json(account: Account) -> dict[str, Any]:
-    """The API shape of a deposit account."""
-    da = deposits.deposit_of(account)
-    product = da.product
-    out: dict[str, Any] = {
-        "account_no": account.account_no,
-        "type": account.kind,
-        "status": account.status,
-        "status_reason": account.status_reason,
-        "balance": to_json(account.balance_paise),
-        "member_no": da.member.member_no,
-        "product_code": product.code,
-        "product_name": product.name,
-        "opened_on": account.opened_on.isoformat() if account.opened_on else None,
-        "closed_on": account.closed_on.isoformat() if account.closed_on else None,
-        "joint_holders": [m.member_no for m in deposits.holders(account)],
-    }
-    if account.kind == "savings":
-        on = account.closed_on or calendar.business_date_or_none() or account.opened_on
-        floor = deposits.savings_floor(account)
-        out["interest_rate"] = str(rate_of(deposits.savings_rate_bp(product, on)))
-        out["minimum_balance"] = to_json(floor)
-        out["available_balance"] = to_json(max(account.balance_paise - floor, 0))
-        return out
-    out.update(
-        interest_rate=str(da.rate),
-        start_date=da.start_date.isoformat(),
-        maturity_date=da.maturity_date.isoformat() if da.maturity_date else None,
-        months=da.months,
-        payout_account=da.payout_account.account_no if da.payout_account else None,
-    )
-    if account.kind == "fd":
-        from app.services.deposits import fixed as fixed_deposits
-
-        value = fixed_deposits.maturity_value(da)
-        out.update(
-            principal=to_json(da.principal_paise),
-            days=da.days,
-            payout=da.payout,
-            maturity_action=da.maturity_action,
-            maturity_amount=to_json(value.maturity_paise),
-        )
-    else:
-        from app.services.deposits import recurring as recurring_deposits
-
-        rows = recurring_deposits.installments(account)
-        quote = recurring_deposits.maturity_quote(account, da)
-        out.update(
-            installment=to_json(int(da.installment_paise or 0)),
-            installments_paid=sum(1 for r in rows if r.status == "paid"),
-            installments_total=len(rows),
-            maturity_amount=to_json(quote.payout_paise),
-            si_account=da.si_account.account_no if da.si_account else None,
-        )
-    return out
-
-
 def open_request(data: dict[str, Any]) -> deposits.OpenRequest:
     """Turn the JSON body into an OpenRequest (money parsed strictly; no floats)."""
     kind = data.get("type")
@@ -283,22 +206,6 @@ def _page_args() -> tuple[int, int]:
     return page, per_page
 
 
-def _line_json(ln: passbook.StatementLine) -> dict[str, Any]:
-    return {
-        "entry_no": ln.entry_no,
-        "date": ln.business_date.isoformat(),
-        "value_date": ln.value_date.isoformat(),
-        "account_no": ln.account_no,
-        "narration": ln.narration,
-        "mode": ln.mode,
-        "kind": ln.kind,
-        "channel": ln.channel,
-        "debit": to_json(ln.debit_paise),
-        "credit": to_json(ln.credit_paise),
-        "balance": to_json(ln.balance_paise),
-    }
-
-
 # ---------------------------------------------------------------- views
 
 
@@ -333,7 +240,7 @@ def account_open() -> tuple[Response, int]:
 @api_permission("accounts.view", allow_members=True)
 def account_read(account_no: str) -> Response:
     """One deposit account with its balance and rate."""
-    account = _visible(deposits.get_account(account_no))
+    account = access.visible_account(current_subject(), account_no, kinds=DEPOSIT_KINDS)
     return jsonify(account_json(account))
 
 
@@ -360,43 +267,22 @@ def transactions_list() -> Response:
     if start and end and start > end:
         raise ValidationError("from is after to.", field="from")
     page, per_page = _page_args()
-    account_no = (request.args.get("account_no") or "").strip().upper()
-    member_no = (request.args.get("member_no") or "").strip().upper()
-    subject = current_subject()
-    own = _member_id(subject) if subject.kind == "member" else None
-    if account_no:
-        account = db.session.query(Account).filter(Account.account_no == account_no).one_or_none()
-        if account is None or account.member_id is None:
-            raise NotFound("No such account.")
-        if own is not None and not deposits.held_by(account, own):
-            raise NotFound("No such account.")
-        accounts = [account]
-    else:
-        if own is not None:
-            member = db.session.get(Member, own)
-            if member_no and member is not None and member.member_no != member_no:
-                raise NotFound("No such member.")
-        elif member_no:
-            member = db.session.query(Member).filter(Member.member_no == member_no).one_or_none()
-        else:
-            raise ValidationError("Give account_no or member_no.", field="account_no")
-        if member is None:
-            raise NotFound("No such member.")
-        accounts = list(db.session.query(Account).filter(Account.member_id == member.id).order_by(Account.id).all())
-        seen = {a.id for a in accounts}
-        accounts += [a for a in deposits.joint_accounts(member) if a.id not in seen]
+    scope = access.visible_entries(
+        current_subject(), account_no=request.args.get("account_no"), member_no=request.args.get("member_no")
+    )
+    accounts = scope.accounts
     if not accounts:
         body = {"items": [], "page": page, "per_page": per_page, "total": 0, "pages": 1}
         return jsonify(body)
     stmt = passbook.transactions(accounts, start, end, page=page, per_page=per_page)
     body = {
-        "items": [_line_json(ln) for ln in stmt.lines],
+        "items": [line_json(ln) for ln in stmt.lines],
         "page": stmt.page,
         "per_page": stmt.per_page,
         "total": stmt.total,
         "pages": stmt.pages,
     }
-    if len(accounts) == 1:
+    if scope.single:
         body["opening_balance"] = to_json(stmt.opening_paise)
         body["closing_balance"] = to_json(stmt.closing_paise)
     return jsonify(body)

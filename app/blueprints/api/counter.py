@@ -17,8 +17,8 @@ from app.blueprints.api.common import json_body
 from app.blueprints.api.idempotency import idempotent
 from app.blueprints.api.openapi import api_doc, boolean, date, integer, money, obj, schema, string
 from app.models.ledger import Account
-from app.models.members import Member
 from app.money import MoneyError, parse_amount, to_json
+from app.services import access
 from app.services.common import ValidationError, uow
 from app.services.counter import teller, transfers
 
@@ -214,15 +214,6 @@ def counter_withdraw(account_no: str) -> Response:
     return _cash("out", account_no)
 
 
-def _member_id(subject: Any) -> int:
-    """The member behind a member token (its entity is the Member or a login row)."""
-    entity = subject.entity
-    if isinstance(entity, Member):
-        return entity.id
-    member_id = getattr(entity, "member_id", None)
-    return int(member_id) if member_id is not None else int(subject.id)
-
-
 @bp.post("/v1/transfers")
 @api_doc(
     "Internal transfer between two accounts in the bank",
@@ -253,8 +244,9 @@ def transfer_create() -> Response:
     narration = _text(data, "narration", 120)
     subject = current_subject()
     if subject.kind == "member":
+        access.visible_account(subject, from_no)  # a member debits only an account they hold (else 404)
         result = transfers.transfer_by_number(
-            from_no, to_no, amount, narration=narration, member_id=_member_id(subject), channel="api"
+            from_no, to_no, amount, narration=narration, member_id=access.member_id_of(subject), channel="api"
         )
     else:
         result = transfers.transfer_by_number(

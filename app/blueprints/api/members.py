@@ -7,11 +7,9 @@ read only their own record (any other member number answers 404). Member sign-in
 
 from __future__ import annotations
 
-import json
-from functools import wraps
 from typing import Any
 
-from flask import Response, current_app, g, jsonify, make_response, request, url_for
+from flask import Response, current_app, g, jsonify, request, url_for
 
 from app.blueprints.api import bp
 from app.blueprints.api import routes as api_routes  # /v1/auth/* and /v1/me are registered first
@@ -25,13 +23,14 @@ from app.blueprints.api.auth import (
 from app.blueprints.api.common import domain_problem, json_body, require_str
 from app.blueprints.api.idempotency import idempotent
 from app.blueprints.api.openapi import SCHEMAS, api_doc, array, boolean, date, integer, money, obj, ref, schema, string
-from app.extensions import db, limiter
-from app.models.members import DOC_TYPES, GENDERS, MEMBER_TYPES, Member
-from app.models.users import Branch
+from app.blueprints.api.serializers import document_json, member_json
+from app.extensions import limiter
+from app.models.members import DOC_TYPES, GENDERS, MEMBER_TYPES
 from app.money import to_json
+from app.services import access
 from app.services import members as members_service
 from app.services.access import member_auth, tokens
-from app.services.common import AuthError, DomainError, NotFound, ValidationError, notifications, uow
+from app.services.common import AuthError, DomainError, ValidationError, notifications, uow
 from app.services.members import kyc, shares
 
 PROBLEM = ref("Problem")
@@ -244,97 +243,6 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def document_json(doc) -> dict[str, Any]:
-    """A KYC document's metadata (never its content)."""
-    return {
-        "id": doc.id,
-        "doc_type": doc.doc_type,
-        "status": doc.status,
-        "content_type": doc.content_type,
-        "size_bytes": doc.size_bytes,
-        "sha256": doc.sha256,
-        "uploaded_at": _iso(doc.uploaded_at),
-        "rejection_reason": doc.rejection_reason,
-    }
-
-
-def member_json(member: Member) -> dict[str, Any]:
-    """A member as the API shows it: Aadhaar and PAN only masked."""
-    held = shares.holding(member)
-    return {
-        "member_no": member.member_no,
-        "name": member.name,
-        "father_or_spouse_name": member.father_or_spouse_name,
-        "date_of_birth": _iso(member.date_of_birth),
-        "gender": member.gender,
-        "mobile": member.mobile,
-        "email": member.email,
-        "address": {
-            "line1": member.address_line,
-            "city": member.village_town,
-            "district": member.district,
-            "state": member.state,
-            "pin": member.pin,
-        },
-        "occupation": member.occupation,
-        "member_type": member.member_type,
-        "branch": _branch_code(member),
-        "status": member.status,
-        "kyc_status": member.kyc_status,
-        "kyc_risk": member.kyc_risk,
-        "rekyc_due_on": _iso(member.rekyc_due_on),
-        "joined_on": _iso(member.joined_on),
-        "pan": member.pan_masked or None,
-        "aadhaar": member.aadhaar_masked or None,
-        "form60_on_file": bool(member.form60_on_file),
-        "guardian": {"name": member.guardian_name, "relation": member.guardian_relation}
-        if member.guardian_name
-        else None,
-        "nominees": [
-            {
-                "name": n.name,
-                "relationship": n.relationship_,
-                "date_of_birth": _iso(n.date_of_birth),
-                "share_percent": f"{n.share_bp // 100}.{n.share_bp % 100:02d}",
-                "guardian_name": n.guardian_name,
-            }
-            for n in member.nominees
-        ],
-        "shares": {
-            "account_no": held.account.account_no if held.account else None,
-            "shares": held.shares,
-            "amount": to_json(held.amount_paise),
-            "certificates": [
-                {
-                    "certificate_no": c.certificate_no,
-                    "first_share_no": c.first_share_no,
-                    "last_share_no": c.last_share_no,
-                    "shares": c.shares,
-                    "status": c.status,
-                }
-                for c in held.certificates
-            ],
-        },
-        "documents": [document_json(d) for d in kyc.current_documents(member)],
-    }
-
-
-def _branch_code(member: Member) -> str | None:
-    if not member.branch_id:
-        return None
-    branch = db.session.get(Branch, member.branch_id)
-    return branch.code if branch else None
-
-
-def _visible_member(member_no: str) -> Member:
-    """The member, if the caller may see it: staff (by permission) or the member themself (else 404)."""
-    member = members_service.find(member_no)
-    subject = current_subject()
-    if member is None or (subject.kind == "member" and subject.entity.member_id != member.id):
-        raise NotFound(f"No member {member_no!r}.")
-    return member
-
-
 # ---------------------------------------------------------------- staff: members and KYC
 
 
@@ -373,7 +281,7 @@ def create_member() -> tuple[Response, int, dict[str, str]]:
 @api_permission("members.view", allow_members=True)
 def get_member(member_no: str) -> Response:
     """A member's record."""
-    member = _visible_member(member_no)
+    member = access.visible_member(current_subject(), member_no)
     return jsonify(member_json(member))
 
 
@@ -579,32 +487,3 @@ def _member_second_factor(subject: tokens.Subject, code: str) -> str:
 
 register_login_flow("mobile", _member_login)
 register_second_factor("member", _member_second_factor)
-
-
-# ---------------------------------------------------------------- /v1/me for members
-
-
-def _me_with_profile(original):
-    @wraps(original)
-    def view(*args: Any, **kwargs: Any) -> Response:
-        response = make_response(original(*args, **kwargs))
-        subject = g.get("api_subject")
-        if response.status_code == 200 and subject is not None and subject.kind == "member":
-            body = response.get_json() or {}
-            member = subject.entity.member
-            body.update({"kind": "member", "username": member.member_no, "role": "member", "full_name": member.name})
-            body["member"] = member_json(member)
-            response.set_data(json.dumps(body))
-        return response
-
-    return view
-
-
-@bp.record_once
-def _extend_me(state) -> None:
-    """Give /v1/me the member's own profile for member tokens (staff answers are unchanged)."""
-    original = state.app.view_functions.get("api.me")
-    if original is not None and not getattr(original, "_member_profile", False):
-        wrapped = _me_with_profile(original)
-        wrapped._member_profile = True  # type: ignore[attr-defined]
-        state.app.view_functions["api.me"] = wrapped

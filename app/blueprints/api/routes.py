@@ -17,8 +17,10 @@ from app.blueprints.api.auth import (
 )
 from app.blueprints.api.common import client_ip, domain_problem, json_body, require_str, user_agent
 from app.blueprints.api.openapi import api_doc, boolean, integer, obj, ref, schema, string
+from app.blueprints.api.serializers import member_json
 from app.extensions import limiter
 from app.models.base import utcnow
+from app.services import access
 from app.services.access import staff_auth, tokens
 from app.services.common import AuthError, audit, uow
 
@@ -262,4 +264,13 @@ def me() -> Response:
     if subject.kind == "staff":
         user = subject.entity
         return jsonify({"kind": "staff", "username": user.username, "role": user.role, "full_name": user.full_name})
-    return jsonify({"kind": subject.kind, "username": subject.name, "role": subject.role})
+    member = access.own_member(subject)
+    return jsonify(
+        {
+            "kind": "member",
+            "username": member.member_no,
+            "role": "member",
+            "full_name": member.name,
+            "member": member_json(member),
+        }
+    )

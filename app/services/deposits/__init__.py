@@ -86,3 +86,4 @@ from .interest import (  # noqa: F401
     tds_on_credit,
     tds_threshold,
 )
+from .views import AccountView, account_view  # noqa: F401  (the read model of an account)

@@ -43,3 +43,4 @@ from .registry import (  # noqa: F401
     today,
     update,
 )
+from .profile import MemberProfile, profile_view  # noqa: F401  (the read model of a member)
