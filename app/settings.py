@@ -98,6 +98,12 @@ _DECLARED: tuple[Setting, ...] = (
     Setting("MEMBER_OTP_MAX_ATTEMPTS", int, 5, "wrong codes before a member's code is spent"),
     Setting("MEMBER_OTP_MAX_PER_HOUR", int, 6, "codes sent to one member per hour"),
     Setting("MEMBER_PASSWORD_MIN_LENGTH", int, 8, "shortest member password"),
+    Setting("MEMBER_OTP_RESEND_SECONDS", int, 30, "resend cool-down of a member's one-time code"),
+    Setting("RATELIMIT_PORTAL", str, "30 per minute", "rate limit of each member portal sign-in, activation and code step"),
+    Setting("PORTAL_TRANSFER_OTP_PAISE", int, 25_000_00, "member transfers above this need a one-time code"),
+    Setting("PORTAL_LANGUAGES", str, "en,hi", "member portal languages (each needs a catalogue in app/translations)"),
+    Setting("STATEMENT_MAX_DAYS", int, 366, "longest period of one PDF statement, days"),
+    Setting("STATEMENT_INLINE_MAX_LINES", int, 1000, "PDF statements with more lines are made by a background job"),
     # ---------------------------------------------------------------- UI
     Setting("SOCIETY_NAME", str, "Sahakari Co-operative Credit Society", "shown in the UI"),
     Setting("PAGE_SIZE", int, 50, "rows per page of staff lists", env=False),

@@ -19,6 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -27,9 +28,11 @@ from app import crypto
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.members import Member, MemberLogin, MemberOtp
+from app.models.portal import MemberPreference, MemberSession
 from app.services import members as members_service
 from app.services.common import AuthError, DomainError, ValidationError, audit, notifications
 from app.services.common import validators as v
+from app.settings import setting
 
 from . import tokens
 from .staff_auth import is_locked, register_failure
@@ -172,9 +175,15 @@ def authenticate(mobile: str, password: str) -> MemberLogin:
     return login
 
 
-def issue_otp(login: MemberLogin, purpose: str) -> MemberOtp:
-    """Send a fresh 6-digit code by SMS (earlier unused codes stop working)."""
+def issue_otp(login: MemberLogin, purpose: str, *, to: str | None = None) -> MemberOtp:
+    """Send a fresh 6-digit code by SMS (earlier unused codes stop working).
+
+    ``to`` sends it to another number (a new mobile being proven). A second code for the
+    same purpose within ``MEMBER_OTP_RESEND_SECONDS`` is refused (resend cool-down).
+    """
     now = utcnow()
+    if purpose not in ("register", "login"):  # sign-in codes: the password step and its rate limit guard them
+        _check_resend_cooldown(login, purpose, now)
     sent = db.session.scalar(
         select(func.count())
         .select_from(MemberOtp)
@@ -198,9 +207,9 @@ def issue_otp(login: MemberLogin, purpose: str) -> MemberOtp:
     )
     db.session.add(otp)
     db.session.flush()
-    what = "verify your mobile number" if purpose == "register" else "sign in"
+    what = OTP_PURPOSE_TEXT.get(purpose, "sign in")
     notifications.sms(
-        login.mobile,
+        to or login.mobile,
         f"otp_{purpose}",
         f"{notifications.secret(code)} is your {current_app.config['SOCIETY_NAME']} code to {what}. "
         f"It expires in {max(1, ttl // 60)} minutes. Never share it, not even with bank staff.",
@@ -249,6 +258,304 @@ def verify_otp(login: MemberLogin, code: str) -> str:
     login.last_login_at = now
     audit.record("member.login", "member_login", login.id, after={"method": "password+sms", "mobile_verified": first})
     return "sms"
+
+
+# ---------------------------------------------------------------- activation, reset, contact change
+
+OTP_PURPOSE_TEXT = {
+    "register": "verify your mobile number",
+    "login": "sign in",
+    "activate": "activate online banking",
+    "reset": "reset your password",
+    "contact": "confirm your new contact details",
+    "transfer": "confirm a transfer",
+}
+
+
+def resend_otp(login: MemberLogin, purpose: str) -> MemberOtp:
+    """"Send the code again": refused within MEMBER_OTP_RESEND_SECONDS of the last code of ``purpose``."""
+    _check_resend_cooldown(login, purpose, utcnow())
+    return issue_otp(login, purpose)
+
+
+def _check_resend_cooldown(login: MemberLogin, purpose: str, now) -> None:
+    """Refuse a new code of the same purpose sooner than MEMBER_OTP_RESEND_SECONDS after the last one."""
+    wait = int(setting("MEMBER_OTP_RESEND_SECONDS"))
+    if wait <= 0 or login.id is None:
+        return
+    last = db.session.scalar(
+        select(func.max(MemberOtp.created_at)).where(MemberOtp.login_id == login.id, MemberOtp.purpose == purpose)
+    )
+    if last is not None and last.tzinfo is None:
+        last = last.replace(tzinfo=now.tzinfo)
+    if last is not None and (now - last).total_seconds() < wait:
+        left = wait - int((now - last).total_seconds())
+        raise TooManyCodes(_("A code was sent just now. You can ask for another in %(seconds)s seconds.", seconds=left))
+
+
+def check_code(login: MemberLogin, purpose: str, code: str) -> MemberOtp:
+    """Check the live code of ``purpose``: counted attempts, expiry, then spent. AuthError when refused."""
+    now = utcnow()
+    otp = db.session.scalar(
+        select(MemberOtp)
+        .where(MemberOtp.login_id == login.id, MemberOtp.consumed_at.is_(None), MemberOtp.purpose == purpose)
+        .order_by(MemberOtp.id.desc())
+        .limit(1)
+    )
+    if otp is None or otp.expires_at <= now:
+        audit.record("member.otp_failed", "member_login", login.id, after={"reason": "no live code", "purpose": purpose})
+        raise AuthError(_("The code has expired or was already used. Ask for a new code."))
+    cleaned = "".join(ch for ch in (code or "") if ch.isdigit())
+    if not hmac.compare_digest(_code_hash(login, cleaned), otp.code_hash):
+        otp.attempts += 1
+        left = int(current_app.config["MEMBER_OTP_MAX_ATTEMPTS"]) - otp.attempts
+        if left <= 0:
+            otp.consumed_at = now
+        audit.record(
+            "member.otp_failed", "member_login", login.id, after={"attempts": otp.attempts, "purpose": purpose}
+        )
+        if left > 0:
+            raise AuthError(_("Wrong code. %(left)s attempt(s) left.", left=left))
+        raise AuthError(_("Wrong code. This code is now locked: ask for a new code."))
+    otp.consumed_at = now
+    audit.record("member.otp_verified", "member_login", login.id, after={"purpose": purpose})
+    return otp
+
+
+def _admitted_member(mobile: str, date_of_birth) -> Member:
+    """The admitted member with this mobile and date of birth (one message for every mismatch)."""
+    refused = AuthError(
+        _("We could not find an admitted member with this mobile number and date of birth. Check them, or visit your branch.")
+    )
+    try:
+        number = v.clean_mobile(mobile)
+    except ValidationError:
+        raise refused from None
+    for member in db.session.scalars(select(Member).where(Member.mobile == number)):
+        if member.date_of_birth == date_of_birth and member.status == "active":
+            return member
+    audit.record("member.activation_refused", "member", None, after={"mobile": v.mask_mobile(number)})
+    raise refused
+
+
+def start_activation(mobile: str, date_of_birth) -> MemberLogin:
+    """Activation step 1: an admitted member proves mobile + date of birth; a code goes to that mobile.
+
+    A member without a login gets one with an unusable password until step 2 sets it. A
+    member whose login is already in use is told to sign in (or reset the password).
+    """
+    member = _admitted_member(mobile, date_of_birth)
+    login = login_for_member(member)
+    if login is not None and login.verified_at is not None and login.last_login_at is not None:
+        raise ValidationError(
+            _("Online banking is already active for this mobile. Sign in, or use 'Forgot password'."), field="mobile"
+        )
+    if login is None:
+        if db.session.scalar(select(MemberLogin.id).where(MemberLogin.mobile == member.mobile)):
+            raise ValidationError(_(MOBILE_TAKEN), field="mobile")
+        login = MemberLogin(
+            member_id=member.id,
+            mobile=member.mobile,
+            password_hash=generate_password_hash(secrets.token_urlsafe(32), method=PASSWORD_METHOD),
+            active=True,
+            failed_logins=0,
+            created_at=utcnow(),
+        )
+        db.session.add(login)
+        db.session.flush()
+        audit.record("member.login_created", "member", member.member_no, after={"mobile": v.mask_mobile(login.mobile)})
+    if not login.active:
+        raise AuthError(_("Online access is switched off for this membership. Contact your branch."))
+    issue_otp(login, "activate")
+    return login
+
+
+def finish_activation(login: MemberLogin, password: str) -> MemberLogin:
+    """Activation step 3 (after ``check_code(login, "activate", ...)``): set the password."""
+    check_password_policy(password, login.mobile)
+    now = utcnow()
+    login.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
+    login.verified_at = login.verified_at or now
+    login.failed_logins = 0
+    login.locked_until = None
+    audit.record("member.activated", "member_login", login.id, after={"member_no": login.member.member_no})
+    return login
+
+
+def start_reset(mobile: str, date_of_birth) -> MemberLogin | None:
+    """Forgot password step 1: a code to the registered mobile (None, silently, for an unknown one)."""
+    login = find_login(mobile)
+    if login is None or not login.active or login.member.date_of_birth != date_of_birth:
+        audit.record("member.reset_refused", "member_login", login.id if login else None)
+        return None
+    issue_otp(login, "reset")
+    return login
+
+
+def finish_reset(login: MemberLogin, password: str) -> MemberLogin:
+    """Forgot password step 3 (after ``check_code(login, "reset", ...)``): new password, every device signed out."""
+    check_password_policy(password, login.mobile)
+    login.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
+    login.failed_logins = 0
+    login.locked_until = None
+    ended = revoke_sessions(login, reason="password reset")
+    audit.record("member.password_reset", "member_login", login.id, after={"sessions_ended": ended})
+    return login
+
+
+def change_password(login: MemberLogin, current: str, new: str, *, keep_session_id: int | None = None) -> None:
+    """A signed-in member changes the password; the other devices are signed out."""
+    if not check_password_hash(login.password_hash, current or ""):
+        audit.record("member.password_change_refused", "member_login", login.id)
+        raise ValidationError(_("Your current password is not right."), field="current_password")
+    check_password_policy(new, login.mobile)
+    login.password_hash = generate_password_hash(new, method=PASSWORD_METHOD)
+    ended = revoke_sessions(login, reason="password changed", keep_id=keep_session_id)
+    audit.record("member.password_changed", "member_login", login.id, after={"sessions_ended": ended})
+
+
+def start_contact_change(login: MemberLogin, *, mobile: str | None = None, email: str | None = None) -> dict:
+    """Ask to change the mobile or e-mail: a code goes to the new mobile (an e-mail change: to the current one).
+
+    Returns the cleaned change (``{"mobile": ...}`` or ``{"email": ...}``) for the caller to
+    keep until the code is confirmed with ``finish_contact_change``.
+    """
+    member = login.member
+    if mobile:
+        number = v.clean_mobile(mobile)
+        if number == member.mobile:
+            raise ValidationError(_("This is already your mobile number."), field="mobile")
+        taken = db.session.scalar(select(MemberLogin.id).where(MemberLogin.mobile == number, MemberLogin.id != login.id))
+        if taken:
+            raise ValidationError(_("Another member's online login already uses this mobile number."), field="mobile")
+        issue_otp(login, "contact", to=number)
+        audit.record("member.contact_change_requested", "member", member.member_no, after={"mobile": v.mask_mobile(number)})
+        return {"mobile": number}
+    cleaned = v.clean_email(email)
+    if not cleaned:
+        raise ValidationError(_("Give a new mobile number or e-mail address."), field="email")
+    if cleaned == (member.email or "").lower():
+        raise ValidationError(_("This is already your e-mail address."), field="email")
+    issue_otp(login, "contact")
+    audit.record("member.contact_change_requested", "member", member.member_no, after={"email": cleaned})
+    return {"email": cleaned}
+
+
+def finish_contact_change(login: MemberLogin, change: Mapping[str, str], code: str) -> Member:
+    """Confirm a contact change with its code; the member record (and login mobile) change, audited."""
+    check_code(login, "contact", code)
+    member = login.member
+    data = {k: change[k] for k in ("mobile", "email") if change.get(k)}
+    if not data:
+        raise ValidationError(_("Nothing to change."))
+    members_service.update(member, data, by=None)
+    if "mobile" in data:
+        login.mobile = member.mobile
+        login.verified_at = utcnow()  # the code just went to the new number
+    audit.record("member.contact_changed", "member", member.member_no, after={"fields": sorted(data), "channel": "portal"})
+    return member
+
+
+def transfer_code_needed(amount_paise: int) -> bool:
+    """Whether a member's transfer of this amount needs a one-time code (PORTAL_TRANSFER_OTP_PAISE)."""
+    return int(amount_paise) > int(setting("PORTAL_TRANSFER_OTP_PAISE"))
+
+
+# ---------------------------------------------------------------- portal sessions (signed-in devices)
+
+
+def _session_hash(token: str) -> str:
+    return crypto.lookup_hash(f"member-session:{token}")
+
+
+def start_session(login: MemberLogin, *, ip: str | None, user_agent: str | None) -> tuple[MemberSession, str]:
+    """Record a signed-in device; returns the row and the random token to keep in the cookie."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    row = MemberSession(
+        login_id=login.id,
+        token_hash=_session_hash(token),
+        ip=(ip or "")[:45] or None,
+        user_agent=(user_agent or "")[:255] or None,
+        created_at=now,
+        last_seen_at=now,
+    )
+    db.session.add(row)
+    db.session.flush()
+    audit.record("member.session_started", "member_login", login.id, after={"session_id": row.id})
+    return row, token
+
+
+def live_session(login_id: int, token: str | None) -> MemberSession | None:
+    """The live session row of this cookie token for this login, or None."""
+    if not token:
+        return None
+    row = db.session.scalar(select(MemberSession).where(MemberSession.token_hash == _session_hash(token)))
+    if row is None or row.login_id != login_id or row.revoked_at is not None:
+        return None
+    return row
+
+
+def touch_session(row: MemberSession) -> bool:
+    """Move ``last_seen_at`` on at most once a minute; True when the row changed (the caller commits)."""
+    now = utcnow()
+    if (now - row.last_seen_at).total_seconds() < 60:
+        return False
+    row.last_seen_at = now
+    return True
+
+
+def sessions(login: MemberLogin) -> list[MemberSession]:
+    """The member's live devices, most recently used first."""
+    return list(
+        db.session.scalars(
+            select(MemberSession)
+            .where(MemberSession.login_id == login.id, MemberSession.revoked_at.is_(None))
+            .order_by(MemberSession.last_seen_at.desc(), MemberSession.id.desc())
+        )
+    )
+
+
+def end_session(row: MemberSession, reason: str = "signed out") -> None:
+    """Sign one device out."""
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        row.revoked_reason = reason[:40]
+        audit.record("member.session_ended", "member_login", row.login_id, after={"session_id": row.id, "reason": reason})
+
+
+def revoke_sessions(login: MemberLogin, *, reason: str, keep_id: int | None = None) -> int:
+    """Sign out every device of the login except ``keep_id``; returns how many were ended."""
+    ended = 0
+    for row in sessions(login):
+        if row.id != keep_id:
+            end_session(row, reason)
+            ended += 1
+    return ended
+
+
+# ---------------------------------------------------------------- language
+
+
+def language_of(member: Member) -> str | None:
+    """The member's saved portal language, if any."""
+    pref = db.session.scalar(select(MemberPreference).where(MemberPreference.member_id == member.id))
+    return pref.language if pref else None
+
+
+def set_language(member: Member, language: str) -> None:
+    """Remember the member's language (any code with a catalogue, checked by the caller)."""
+    pref = db.session.scalar(select(MemberPreference).where(MemberPreference.member_id == member.id))
+    if pref is None:
+        pref = MemberPreference(member_id=member.id, language=language, updated_at=utcnow())
+        db.session.add(pref)
+    elif pref.language == language:
+        return
+    before = pref.language
+    pref.language = language
+    pref.updated_at = utcnow()
+    db.session.flush()
+    audit.record("member.language", "member", member.member_no, before={"language": before}, after={"language": language})
 
 
 # ---------------------------------------------------------------- API token subjects

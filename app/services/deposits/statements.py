@@ -1,0 +1,260 @@
+"""PDF account statements (xhtml2pdf), for the member portal, the member API and staff alike.
+
+A statement covers one member account over a period of at most ``STATEMENT_MAX_DAYS``:
+the society's name and logo, the branch, the member and the masked account number, the
+period, the opening balance, every transaction (date, narration, debit, credit, running
+balance — read from ``passbook``, so the figures are the ledger's), the totals and the
+closing balance; every page carries "Page n of m" and the computer-generated footer. Labels
+are in the language asked for (Flask-Babel catalogues); amounts keep the Indian format.
+
+Statements up to ``STATEMENT_INLINE_MAX_LINES`` lines are made while the caller waits;
+longer ones are a ``StatementFile`` row made by the ``app.jobs.statements`` job, which the
+page polls until it is ``ready``. Callers scope the account first (``access.scoping``): this
+module trusts the account it is given, and ``find_file`` scopes a stored file to its member.
+"""
+
+from __future__ import annotations
+
+import io
+import secrets
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models.base import utcnow
+from app.models.deposits import DepositAccount, RdInstallment, TdsDeduction
+from app.models.ledger import Account, JournalEntry, JournalLine
+from app.models.members import Member
+from app.models.portal import StatementFile
+from app.models.users import Branch
+from app.services.common import NotFound, ValidationError, audit
+from app.settings import setting
+
+from . import passbook
+
+ROWS_PER_TABLE = 40  # xhtml2pdf lays out short tables much faster than one long one
+STATIC = Path(__file__).resolve().parents[2] / "static"
+FONT = STATIC / "fonts" / "Lohit-Devanagari.ttf"
+LOGO = STATIC / "portal" / "logo.png"
+
+
+def mask_account(account_no: str) -> str:
+    """``SB000001234`` → ``XXXXXXX1234``: the last four characters stay."""
+    number = account_no or ""
+    return "X" * max(0, len(number) - 4) + number[-4:]
+
+
+def check_period(start: date | None, end: date | None, *, today: date | None = None) -> tuple[date, date]:
+    """The period of a statement; ValidationError (in the caller's language) when it is not allowed."""
+    if start is None or end is None:
+        raise ValidationError(_("Choose the first and the last day of the statement."), field="start")
+    if end < start:
+        raise ValidationError(_("The last day is before the first day."), field="end")
+    limit = int(setting("STATEMENT_MAX_DAYS"))
+    if (end - start).days + 1 > limit:
+        raise ValidationError(_("A statement can cover at most %(days)s days.", days=limit), field="end")
+    if today is not None and start > today:
+        raise ValidationError(_("The first day is in the future."), field="start")
+    return start, end
+
+
+def line_count(account: Account, start: date, end: date) -> int:
+    """How many transactions the statement would list."""
+    return int(
+        db.session.scalar(
+            select(func.count())
+            .select_from(JournalLine)
+            .where(JournalLine.account_id == account.id, JournalLine.business_date.between(start, end))
+        )
+        or 0
+    )
+
+
+@dataclass
+class Rendered:
+    pdf: bytes
+    pages: int
+    lines: int
+
+
+def _chunks(items: list, size: int) -> list[list]:
+    return [items[i : i + size] for i in range(0, len(items), size)] or [[]]
+
+
+def render_pdf(account: Account, start: date, end: date, *, language: str = "en") -> Rendered:
+    """The statement of ``account`` for ``start``..``end`` as PDF bytes, labels in ``language``."""
+    from xhtml2pdf import pisa  # heavy import; only PDF makers need it
+
+    first, lines = passbook.all_lines(account, start, end)
+    member = db.session.get(Member, account.member_id) if account.member_id else None
+    branch = db.session.get(Branch, account.branch_id) if account.branch_id else None
+    with force_locale(language):
+        html = render_template(
+            "portal/statement_pdf.html",
+            account=account,
+            masked=mask_account(account.account_no),
+            member=member,
+            branch=branch,
+            start=start,
+            end=end,
+            stmt=first,
+            tables=_chunks(lines, ROWS_PER_TABLE),
+            count=len(lines),
+            font=FONT.as_posix(),
+            logo=LOGO.as_posix() if LOGO.exists() else None,
+            society=current_app.config.get("SOCIETY_NAME") or setting("SOCIETY_NAME"),
+            generated=utcnow(),
+            language=language,
+        )
+    out = io.BytesIO()
+    result = pisa.CreatePDF(html, dest=out, encoding="utf-8")
+    if result.err:
+        raise RuntimeError(f"PDF statement failed: {result.err} error(s)")
+    pdf = out.getvalue()
+    pages = pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages")
+    return Rendered(pdf=pdf, pages=max(1, pages), lines=len(lines))
+
+
+def statement_pdf(
+    account: Account,
+    start: date,
+    end: date,
+    *,
+    language: str = "en",
+    member_id: int | None = None,
+    staff_id: int | None = None,
+) -> Rendered | StatementFile:
+    """A statement now (``Rendered``) or, over the inline size, a queued ``StatementFile`` for the job."""
+    check_period(start, end)
+    count = line_count(account, start, end)
+    if count <= int(setting("STATEMENT_INLINE_MAX_LINES")):
+        rendered = render_pdf(account, start, end, language=language)
+        audit.record(
+            "statement.downloaded",
+            "account",
+            account.account_no,
+            after={"from": start.isoformat(), "to": end.isoformat(), "lines": rendered.lines, "language": language},
+        )
+        return rendered
+    row = StatementFile(
+        token=secrets.token_hex(16),
+        account_id=account.id,
+        requested_by_member_id=member_id,
+        requested_by_staff_id=staff_id,
+        start_date=start,
+        end_date=end,
+        language=language,
+        status="queued",
+        lines=count,
+        created_at=utcnow(),
+    )
+    db.session.add(row)
+    db.session.flush()
+    audit.record(
+        "statement.requested",
+        "account",
+        account.account_no,
+        after={"from": start.isoformat(), "to": end.isoformat(), "lines": count, "file": row.token},
+    )
+    return row
+
+
+def build_file(file_id: int) -> StatementFile:
+    """Make the PDF of a queued statement file (the job's body; the caller commits)."""
+    row = db.session.get(StatementFile, file_id)
+    if row is None:
+        raise NotFound("No such statement file.")
+    if row.status == "ready":
+        return row
+    row.status = "running"
+    db.session.flush()
+    try:
+        rendered = render_pdf(row.account, row.start_date, row.end_date, language=row.language)
+    except Exception as exc:  # noqa: BLE001 - recorded on the row for the polling page; the job log has the trace
+        row.status = "failed"
+        row.error = str(exc)[:255]
+        row.finished_at = utcnow()
+        return row
+    row.pdf = rendered.pdf
+    row.pages = rendered.pages
+    row.lines = rendered.lines
+    row.status = "ready"
+    row.finished_at = utcnow()
+    audit.record("statement.ready", "account", row.account.account_no, after={"file": row.token, "pages": row.pages})
+    return row
+
+
+def find_file(token: str, *, member_id: int | None) -> StatementFile:
+    """A stored statement file; for a member only their own (NotFound otherwise, like a bad token)."""
+    row = db.session.scalar(select(StatementFile).where(StatementFile.token == (token or "")[:32]))
+    if row is None or (member_id is not None and row.requested_by_member_id != member_id):
+        raise NotFound(_("No such statement."))
+    return row
+
+
+def filename(account: Account, start: date, end: date) -> str:
+    return f"statement-{account.account_no}-{start.isoformat()}-{end.isoformat()}.pdf"
+
+
+# ---------------------------------------------------------------- deposit details (FD / RD pages)
+
+
+@dataclass
+class DepositSummary:
+    kind: str
+    product: str
+    principal_paise: int
+    rate_bp: int | None
+    start_date: date | None
+    maturity_date: date | None
+    maturity_paise: int | None
+    interest_earned_paise: int
+    tds_paise: int
+    installment_paise: int | None
+    installments: list[RdInstallment]
+    status: str
+
+
+def deposit_summary(account: Account) -> DepositSummary | None:
+    """Principal, rate, maturity, interest earned, TDS and RD instalments of a deposit account."""
+    da = db.session.scalar(select(DepositAccount).where(DepositAccount.account_id == account.id))
+    if da is None:
+        return None
+    interest = db.session.scalar(
+        select(func.coalesce(func.sum(JournalLine.credit_paise), 0))
+        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+        .where(JournalLine.account_id == account.id, JournalEntry.kind == "interest")
+    )
+    payout_interest = int(da.interest_paid_paise or 0) if da.payout_account_id else 0
+    tds = db.session.scalar(
+        select(func.coalesce(func.sum(TdsDeduction.tds_paise), 0)).where(TdsDeduction.account_id == account.id)
+    )
+    installments = list(
+        db.session.scalars(
+            select(RdInstallment).where(RdInstallment.account_id == account.id).order_by(RdInstallment.seq)
+        )
+    )
+    expected = da.expected_interest_paise
+    maturity = (da.principal_paise + expected) if expected is not None and da.kind == "fd" else None
+    if da.kind == "rd" and expected is not None and da.installment_paise:
+        maturity = da.installment_paise * (da.months or 0) + expected
+    return DepositSummary(
+        kind=da.kind,
+        product=da.product.name if da.product else da.kind.upper(),
+        principal_paise=int(da.principal_paise or 0),
+        rate_bp=da.rate_bp,
+        start_date=da.start_date,
+        maturity_date=da.maturity_date,
+        maturity_paise=maturity,
+        interest_earned_paise=max(int(interest or 0), payout_interest),
+        tds_paise=int(tds or 0),
+        installment_paise=da.installment_paise,
+        installments=installments,
+        status=account.status,
+    )
