@@ -90,12 +90,14 @@ def test_progress_polls_while_running_and_refreshes_when_done(day_books, client,
     run = EodRun(business_date=date(2026, 4, 1), status="running", trigger="screen", started_at=utcnow())
     db.session.add(run)
     uow.commit()
-    frag = client.get("/day/progress", headers=HX)
-    text = frag.get_data(as_text=True)
-    assert 'hx-trigger="load delay:1s"' in text and "Running" in text
-    assert "HX-Refresh" not in frag.headers
-    header = client.get("/").get_data(as_text=True)
-    assert "day-end running" in header
+    with eod.runner.run_lock():  # the run holds the day-end lock while it goes
+        frag = client.get("/day/progress", headers=HX)
+        text = frag.get_data(as_text=True)
+        assert 'hx-trigger="load delay:1s"' in text and "Running" in text
+        assert "HX-Refresh" not in frag.headers
+        assert "day-end running" in client.get("/").get_data(as_text=True)
+    # The lock is free but the row still says running: its process died.
+    assert "day-end interrupted" in client.get("/").get_data(as_text=True)
     run.status, run.finished_at = "done", utcnow()
     uow.commit()
     frag = client.get("/day/progress", headers=HX)

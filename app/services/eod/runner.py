@@ -35,6 +35,9 @@ from . import days, registry
 _RUN_LOCK_KEY = 7_241_010  # PostgreSQL advisory lock id: one day-end at a time
 _local_lock = threading.Lock()  # the same on SQLite (one process)
 POLL_SECONDS = 0.2
+# With workers to share the chunks, the run works chunks itself only when none has finished for
+# this long (no worker free: e.g. the only worker is the one running this; or one died).
+STEAL_AFTER_SECONDS = 2.0
 
 Dispatch = Callable[[list[int]], None]
 
@@ -138,6 +141,12 @@ def run_day(
     db.session.rollback()  # nothing of the caller's rides along with the run
     with run_lock():
         on = check_can_run(on)  # a run we raced may have closed it
+        # We hold the lock, so a run still marked running was interrupted (its process died).
+        db.session.execute(
+            update(EodRun)
+            .where(EodRun.status == "running")
+            .values(status="failed", finished_at=utcnow(), error="Interrupted: the process running it stopped.")
+        )
         run = EodRun(business_date=on, status="running", trigger=trigger, started_by_id=by_id, started_at=utcnow())
         db.session.add(run)
         db.session.flush()
@@ -253,10 +262,15 @@ def _run_chunked(step: registry.DayStep, step_run_id: int, target: date, dispatc
     db.session.rollback()
     if dispatch is not None and pending:
         dispatch(pending)
+    last_done, last_progress = -1, time.monotonic()
     while True:
-        if work_chunk(step_run_id) is not None:
+        stalled = time.monotonic() - last_progress > STEAL_AFTER_SECONDS
+        if (dispatch is None or stalled) and work_chunk(step_run_id) is not None:
+            last_progress = time.monotonic()
             continue
         counts = chunk_counts(step_run_id)
+        if counts.get("done", 0) != last_done:
+            last_done, last_progress = counts.get("done", 0), time.monotonic()
         if counts.get("failed"):
             error = db.session.scalar(
                 select(EodChunk.error).where(EodChunk.step_run_id == step_run_id, EodChunk.status == "failed").limit(1)
@@ -361,7 +375,7 @@ def progress(on: date | None = None) -> Progress:
         stmt = stmt.where(EodRun.business_date == on)
     run = db.session.scalar(stmt.execution_options(populate_existing=True))
     on = run.business_date if run is not None else (on or calendar.business_date_or_none())
-    out = Progress(business_date=on, run=run, running=bool(run and run.status == "running"))
+    out = Progress(business_date=on, run=run, running=bool(run and run.status == "running" and is_running()))
     if on is None:
         return out
     recorded = {
@@ -417,7 +431,7 @@ def day_state() -> tuple[date | None, str]:
         return None, "no day open"
     run = db.session.scalar(select(EodRun).where(EodRun.business_date == on).order_by(EodRun.id.desc()).limit(1))
     if run is not None and run.status == "running":
-        return on, "day-end running"
+        return on, "day-end running" if is_running() else "day-end interrupted"
     if run is not None and run.status == "failed":
         return on, "day-end stopped"
     return on, "open"
