@@ -11,18 +11,20 @@ import io
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import Response, render_template, request
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from xhtml2pdf import pisa
 
 from app import navigation
 from app.blueprints.reports import bp
-from app.blueprints.reports.forms import read_date, read_period
+from app.blueprints.reports.forms import YearEndInput, default_year_end, read_date, read_period
+from app.extensions import db
 from app.money import from_paise
 from app.navigation import NavItem
-from app.permissions import permission_required
+from app.permissions import has_permission, permission_required
 from app.services import reports
-from app.services.common import DomainError
-from app.web import render
+from app.services.common import DomainError, uow
+from app.web import render, toast
 
 navigation.add(NavItem("Reports", "reports.index", "reports.view"), before="loans.index")
 
@@ -195,3 +197,94 @@ def receipts_payments(fmt: str):
         csv_rows=_rp_csv,
         args=args,
     )
+
+
+# ---------------------------------------------------------------- year-end
+
+
+def _year_end_page(entry: YearEndInput, *, error: DomainError | None = None, status: int = 200) -> Response:
+    return render(
+        "reports/year_end.html",
+        "reports/_year_end_form.html",
+        status=status,
+        entry=entry,
+        error=error,
+        runs=reports.yearend.runs(),
+        pending=reports.yearend.pending_requests(),
+        can_prepare=has_permission(current_user, "yearend.prepare"),
+        cap=reports.yearend.dividend_cap_pct(),
+        minimum=reports.yearend.statutory_minimum_pct(),
+    )
+
+
+@bp.get("/year-end")
+@permission_required("reports.view")
+def year_end():
+    """Closed years, the proposal awaiting the committee, and the form to propose a year-end."""
+    on = reports.default_date()
+    entry = YearEndInput(
+        request.args.get("year_end") or default_year_end(on).isoformat(),
+        ", ".join(f"{code}:{pct}" for code, pct in reports.yearend.default_funds().items()),
+        request.args.get("dividend_rate") or "0",
+    )
+    return _year_end_page(entry)
+
+
+@bp.post("/year-end")
+@permission_required("yearend.prepare")
+def year_end_propose():
+    """Check the figures and send the year-end to the committee (maker-checker)."""
+    entry = YearEndInput.read(request.form)
+    try:
+        year_end_on, funds, rate = entry.parsed()
+        req = reports.yearend.propose(
+            year_end_on, funds=funds, dividend_rate=rate, maker=current_user._get_current_object()
+        )
+    except DomainError as exc:
+        db.session.rollback()
+        return _year_end_page(entry, error=exc, status=422)
+    uow.commit()
+    message = f"Sent for approval: {req.summary}."
+    if request.headers.get("HX-Request"):
+        return toast(_year_end_page(entry), message)
+    flash(message, "success")
+    return redirect(url_for("reports.year_end"))
+
+
+def _dividend_csv(rows):
+    header = ["member_no", "name", "share_paise_months", "paid_up", "dividend", "status", "credited_to"]
+    return header, (
+        [m.member_no, m.name, d.share_paise_months, _amt(d.paid_up_paise), _amt(d.dividend_paise), d.status,
+         acc.account_no if acc else ""]
+        for d, m, acc in rows
+    )  # fmt: skip
+
+
+@bp.get("/year-end/<fy>/dividends", defaults={"fmt": "html"})
+@bp.get("/year-end/<fy>/dividends.csv", defaults={"fmt": "csv"})
+@permission_required("reports.view")
+def dividend_register(fy: str, fmt: str):
+    """The dividend register of a closed year: one row per member."""
+    run = reports.yearend.get_run(fy)
+    if run is None:
+        abort(404)
+    rows = reports.yearend.dividend_register(run)
+    if fmt == "csv":
+        header, body = _dividend_csv(rows)
+        return csv_response(f"dividend-register-{fy}.csv", header, body)
+    return render("reports/dividends.html", run=run, rows=rows)
+
+
+@bp.get("/dividends/unclaimed", defaults={"fmt": "html"})
+@bp.get("/dividends/unclaimed.csv", defaults={"fmt": "csv"})
+@permission_required("reports.view")
+def unclaimed_dividends(fmt: str):
+    """Dividends held payable because the member had no savings account to credit."""
+    rows = reports.yearend.unclaimed_dividends()
+    if fmt == "csv":
+        return csv_response(
+            "unclaimed-dividends.csv",
+            ["fy", "member_no", "name", "dividend"],
+            ([run.fy, m.member_no, m.name, _amt(d.dividend_paise)] for d, m, run in rows),
+        )
+    return render("reports/unclaimed.html", rows=rows)

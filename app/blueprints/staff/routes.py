@@ -16,6 +16,7 @@ from app.models.base import UTC
 from app.models.users import StaffUser
 from app.pagination import paginate
 from app.permissions import permission_required
+from app.services import reports
 from app.services.access import staff_auth
 from app.services.common import DomainError, uow
 from app.web import apply_domain_error, render, toast
@@ -24,7 +25,8 @@ from app.web import apply_domain_error, render, toast
 @bp.get("/")
 @permission_required("dashboard.view")
 def dashboard():
-    return render("staff/dashboard.html")
+    """The signed-in user's role dashboard: figures for the business date and small charts."""
+    return render("staff/dashboard.html", board=reports.dashboards.for_user(current_user._get_current_object()))
 
 
 @bp.get("/staff/users")

@@ -9,9 +9,11 @@ Invariant: the balance sheet always balances, because the year's unappropriated 
 sits in equity. Nothing here reads ``request``; callers commit.
 """
 
-from . import (
-    statements,  # noqa: F401
-    yearend,  # noqa: F401
+from . import (  # noqa: F401
+    dashboards,
+    loans,
+    statements,
+    yearend,
 )
 from .statements import (  # noqa: F401
     BalanceSheet,

@@ -289,6 +289,11 @@ def compute(year_end: date, funds: dict[str, Decimal], dividend_rate: Decimal) -
 # ---------------------------------------------------------------- maker-checker
 
 
+def pending_requests() -> list[ApprovalRequest]:
+    """Year-end proposals awaiting the committee."""
+    return [r for r in approvals.pending("reports.") if r.kind == KIND]
+
+
 def pending_request(fy: str) -> ApprovalRequest | None:
     return db.session.scalar(
         select(ApprovalRequest).where(
