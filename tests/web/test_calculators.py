@@ -209,3 +209,25 @@ def test_api_errors_are_problem_json(client, url, fields):
     assert data["status"] == 422
     assert set(data["errors"]) == fields
     assert all(isinstance(m, list) and m for m in data["errors"].values())
+
+
+# ------------------------------------------------------------------ limits agree with the products
+
+
+def test_fd_tenure_is_the_products_tenure(client, app):
+    start = "start_date=2026-04-01"
+    longest = client.get(f"/api/v1/calculators/fd?principal=1000&annual_rate=7&days=3650&{start}")
+    assert longest.status_code == 200 and longest.get_json()["maturity_date"] == "2036-03-29"
+    too_long = client.get(f"/api/v1/calculators/fd?principal=1000&annual_rate=7&months=120&days=1&{start}")
+    assert too_long.status_code == 422 and "at most 3,650 days" in too_long.get_json()["errors"]["months"][0]
+    page = client.get(f"/calculators/fd?principal=1000&annual_rate=7&days=3651&{start}")
+    assert page.status_code == 422 and "Tenure in all: 7 to 3,650 days" in text(page)
+    app.config["FD_MAX_DAYS"] = 4000  # one setting moves the page, the API and the products together
+    assert client.get(f"/api/v1/calculators/fd?principal=1000&annual_rate=7&days=3700&{start}").status_code == 200
+
+
+def test_rd_months_are_the_products_months(client):
+    assert client.get("/api/v1/calculators/rd?installment=1000&annual_rate=7&months=120").status_code == 200
+    refused = client.get("/api/v1/calculators/rd?installment=1000&annual_rate=7&months=121")
+    assert refused.get_json()["errors"]["months"] == ["Enter whole months from 6 to 120."]
+    assert "6 to 120 months" in text(client.get("/calculators/rd"))

@@ -1,6 +1,7 @@
 """Public calculator endpoints: GET /api/v1/calculators/emi|fd|rd (DESIGN.md §9).
 
-Input parsing and the rules are shared with the HTML calculators; money goes out as
+Input parsing and limits come from the service layer (``deposits.calculators``,
+``loans.calculators``), shared with the HTML calculators; money goes out as
 two-decimal strings, dates as ISO strings. Bad input → 422 problem+json with field errors.
 """
 
@@ -12,11 +13,12 @@ from typing import Any
 from flask import Response, jsonify, request
 
 from app.blueprints.api import bp
-from app.blueprints.calculators import Parsed, compute_emi, compute_fd, compute_rd, parse_emi, parse_fd, parse_rd
 from app.errors import problem
 from app.money import to_json
 from app.permissions import public
 from app.services.common import DomainError
+from app.services.deposits import calculators as deposit_calc
+from app.services.loans import calculators as loan_calc
 
 
 def _invalid(errors: dict[str, list[str]]) -> Response:
@@ -24,7 +26,7 @@ def _invalid(errors: dict[str, list[str]]) -> Response:
     return problem(422, "Invalid input", detail, type_="validation-error", errors=errors)
 
 
-def _run(parse: Callable[[Mapping[str, str]], Parsed], compute: Callable[[Mapping[str, Any]], Any]) -> Any:
+def _run(parse: Callable[[Mapping[str, str]], deposit_calc.Parsed], compute: Callable[[Mapping[str, Any]], Any]) -> Any:
     """Parse the query string and compute, or return the 422 problem response."""
     parsed = parse(request.args)
     if parsed.errors:
@@ -39,7 +41,7 @@ def _run(parse: Callable[[Mapping[str, str]], Parsed], compute: Callable[[Mappin
 @public
 def calculator_emi():
     """EMI, totals and the reducing-balance schedule."""
-    result = _run(parse_emi, compute_emi)
+    result = _run(loan_calc.parse_emi, loan_calc.compute_emi)
     if isinstance(result, Response):
         return result
     return jsonify(
@@ -64,7 +66,7 @@ def calculator_emi():
 @public
 def calculator_fd():
     """Cumulative FD maturity amount, interest and date."""
-    result = _run(parse_fd, compute_fd)
+    result = _run(deposit_calc.parse_fd, deposit_calc.compute_fd)
     if isinstance(result, Response):
         return result
     return jsonify(
@@ -78,7 +80,7 @@ def calculator_fd():
 @public
 def calculator_rd():
     """RD maturity amount, total deposited and interest."""
-    result = _run(parse_rd, compute_rd)
+    result = _run(deposit_calc.parse_rd, deposit_calc.compute_rd)
     if isinstance(result, Response):
         return result
     return jsonify(

@@ -87,3 +87,4 @@ from .interest import (  # noqa: F401
     tds_threshold,
 )
 from .views import AccountView, account_view  # noqa: F401  (the read model of an account)
+from . import calculators  # noqa: F401  (FD / RD calculator input and limits)
