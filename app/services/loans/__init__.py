@@ -65,4 +65,3 @@ def run_day(on):
         "classify_assets": classify_assets(on),
         "post_provisions": post_provisions(on),
     }
-from . import calculators  # noqa: F401  (EMI calculator input and limits)
