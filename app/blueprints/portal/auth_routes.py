@@ -19,6 +19,7 @@ from flask_login import current_user, login_user, logout_user
 from app.blueprints.portal import bp
 from app.blueprints.portal.forms import ChangePasswordForm, CodeForm, IdentifyForm, LoginForm, NewPasswordForm
 from app.blueprints.portal.i18n import COOKIE, languages
+from app.blueprints.portal.messages import translate
 from app.extensions import db, limiter
 from app.models.members import MemberLogin
 from app.permissions import member_required, public
@@ -61,8 +62,8 @@ def _begin_flow(login: MemberLogin, purpose: str) -> None:
 def _fail(form, exc: DomainError) -> None:
     """Keep what the failure recorded (attempt counters, audit) and show it in the member's language."""
     uow.commit()
-    exc.message = _(exc.message)
-    exc.errors = {k: [_(m) for m in v] for k, v in (exc.errors or {}).items()}
+    exc.message = translate(exc.message)
+    exc.errors = {k: [translate(m) for m in v] for k, v in (exc.errors or {}).items()}
     apply_domain_error(form, exc)
 
 
@@ -179,7 +180,7 @@ def resend(purpose: str) -> Response:
         member_auth.resend_otp(found, purpose)
     except DomainError as exc:
         uow.commit()
-        flash(_(exc.message), "warning")
+        flash(translate(exc.message), "warning")
     else:
         uow.commit()
         notifications.dispatch()

@@ -20,6 +20,7 @@ from app import money
 from app.blueprints.portal import bp, overview
 from app.blueprints.portal.auth_routes import portal_limit
 from app.blueprints.portal.forms import CodeForm, ContactForm, StatementForm, TransferForm
+from app.blueprints.portal.messages import translate
 from app.extensions import limiter
 from app.jobs import enqueue
 from app.jobs.statements import make_statement
@@ -40,8 +41,8 @@ PENDING_SECONDS = 10 * 60
 
 
 def _translated(exc: DomainError) -> DomainError:
-    exc.message = _(exc.message)
-    exc.errors = {k: [_(m) for m in msgs] for k, msgs in (exc.errors or {}).items()}
+    exc.message = translate(exc.message)
+    exc.errors = {k: [translate(m) for m in msgs] for k, msgs in (exc.errors or {}).items()}
     return exc
 
 
@@ -239,7 +240,7 @@ def _post_transfer(pending: dict) -> Response:
         )
     except DomainError as exc:
         session.pop(TRANSFER_KEY, None)
-        flash(_(exc.message), "danger")
+        flash(translate(exc.message), "danger")
         return redirect(url_for("portal.transfer"))
     uow.commit()
     session.pop(TRANSFER_KEY, None)
