@@ -1,100 +1,34 @@
-"""Operator commands: ``flask create-user``, ``flask demo-seed``, ``flask audit verify`` ..."""
+"""Operator commands, one module per domain; this package only registers them.
+
+``audit`` (flask audit verify / seal), ``users`` (flask create-user), ``demo`` (flask
+demo-seed), ``api`` (flask purge-api-records), ``ledger`` (flask ledger ...), ``deposits``
+(flask deposits ...), ``eod`` (flask eod ...). A new domain adds ``app/cli/<domain>.py`` with a
+``register(app)`` function and one line in ``MODULES``.
+"""
 
 from __future__ import annotations
 
-import sys
+from typing import Any
 
-import click
 from flask import Flask
-from flask.cli import AppGroup
 
-from app.services.common import SYSTEM, acting_as, uow
+from app.cli import api, audit, demo, deposits, eod, ledger, loans, users
 
-audit_cli = AppGroup("audit", help="Audit log: seal and verify the hash chain.")
-
-
-@audit_cli.command("verify")
-def audit_verify() -> None:
-    """Verify the audit hash chain; exit 1 and name the first broken row."""
-    from app.services.common import audit
-
-    result = audit.verify()
-    click.echo(result.message)
-    if not result.ok:
-        sys.exit(1)
-
-
-@audit_cli.command("seal")
-def audit_seal() -> None:
-    """Seal audit rows that are committed but not yet chained."""
-    from app.services.common import audit
-
-    total = 0
-    while (n := audit.seal_pending(wait=True)) > 0:
-        total += n
-    click.echo(f"sealed {total} rows")
-
-
-@click.command("purge-api-records")
-def purge_api_records() -> None:
-    """Delete idempotency records past IDEMPOTENCY_RETENTION_HOURS and fully expired refresh tokens."""
-    from app.jobs.maintenance import purge_api_records as purge
-
-    counts = purge()
-    click.echo(", ".join(f"{n} {what.replace('_', ' ')} deleted" for what, n in counts.items()))
-
-
-@click.command("create-user")
-@click.option("--username", required=True)
-@click.option("--password", required=True)
-@click.option("--role", required=True)
-@click.option("--full-name", default=None)
-@click.option("--totp-secret", default=None, help="Base32 secret to enrol TOTP up front.")
-def create_user(username: str, password: str, role: str, full_name: str | None, totp_secret: str | None) -> None:
-    """Create a staff user non-interactively."""
-    from app.services.access import staff_auth
-    from app.services.common import DomainError
-
-    with acting_as(SYSTEM):
-        try:
-            user = staff_auth.create_user(
-                username=username, password=password, role=role, full_name=full_name, totp_secret=totp_secret
-            )
-            uow.commit()
-        except DomainError as exc:
-            raise click.ClickException(exc.message) from exc
-    click.echo(f"created {user.username} ({user.role})")
-
-
-@click.command("demo-seed")
-def demo_seed() -> None:
-    """Create the demo society (idempotent). DEMO CREDENTIALS ONLY — never use in production."""
-    from app.demo import seed
-
-    with acting_as(SYSTEM):
-        lines = seed()
-    for line in lines:
-        click.echo(line)
+MODULES = (audit, users, demo, api, ledger, deposits, loans)
+GROUPS = (eod.eod_cli,)
+_EXTRA: list[Any] = []
 
 
 def register_cli(app: Flask) -> None:
-    app.cli.add_command(audit_cli)
-    app.cli.add_command(create_user)
-    app.cli.add_command(purge_api_records)
-    app.cli.add_command(demo_seed)
-    from app.cli.ledger import ledger_cli
-
-    app.cli.add_command(ledger_cli)
-    from app.cli.deposits import register as register_deposits_cli
-
-    register_deposits_cli(app)
+    """Add every module's commands to ``app.cli`` (called once by ``create_app``)."""
+    for module in MODULES:
+        module.register(app)
+    for group in GROUPS:
+        app.cli.add_command(group)
     for extra in _EXTRA:
         app.cli.add_command(extra)
 
 
-_EXTRA: list = []
-
-
-def add_command(cmd) -> None:
-    """Register another command group (ledger, eod ...) from its own module."""
+def add_command(cmd: Any) -> None:
+    """Register another command group from its own module (before ``create_app`` runs)."""
     _EXTRA.append(cmd)

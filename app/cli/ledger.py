@@ -6,6 +6,7 @@ import sys
 from datetime import date
 
 import click
+from flask import Flask
 from flask.cli import AppGroup
 
 from app.services import ledger
@@ -64,3 +65,7 @@ def close_day(on: str) -> None:
         except (DomainError, ValueError) as exc:
             raise click.ClickException(getattr(exc, "message", str(exc))) from exc
     click.echo(f"business day {on} closed")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(ledger_cli)
