@@ -143,7 +143,7 @@ def test_npa_interest_goes_to_suspense_and_income_of_the_year_is_reversed_on_sli
 
 
 def test_provisions_follow_the_class_and_are_posted_as_differences(loan_and_sb):
-    loan, sb = loan_and_sb
+    loan, _sb = loan_and_sb
     std = lambda: ledger.gl_balance(coa.STANDARD_ASSET_PROVISION)  # noqa: E731
     npa = lambda: ledger.gl_balance(coa.NPA_PROVISION)  # noqa: E731
     on = date(2026, 4, 1)
