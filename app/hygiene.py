@@ -43,14 +43,14 @@ class Refused(Exception):
         self.status = status
         self.title = title
         self.detail = detail or (
-            f"The request's {where} contains a control character (such as NUL) or an invalid character; "
+            f"Part of the request ({where}) holds a control character (such as NUL) or an invalid character; "
             "remove it and send the request again."
         )
 
 
-def _check(value: str, where: str, *, text: bool = False) -> None:
-    if (_TEXT if text else _STRICT).search(value):
-        raise Refused(where)
+def _check(value: str | None, where: str, *, text: bool = False) -> None:
+    if not isinstance(value, str) or (_TEXT if text else _STRICT).search(value):
+        raise Refused(where)  # None: a multipart part whose header names no field
 
 
 def json_depth(data: bytes) -> int:
@@ -120,6 +120,10 @@ def inspect_request(max_json_bytes: int, max_json_depth: int) -> None:
             _check_json(max_json_bytes, max_json_depth)
         elif request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
             _check_pairs(request.form.items(multi=True), "form field", text_values=True)
+            for name, upload in request.files.items(multi=True):
+                _check(name, "form field names")
+                if upload.filename:
+                    _check(upload.filename, "file name")
 
 
 def refusal_response(exc: Refused) -> Response:

@@ -15,8 +15,15 @@ Each API view describes itself with ``@api_doc`` (put it directly under the rout
 The document is derived from the URL map, so it lists exactly the routes that exist: path
 parameters (``<x>`` → ``{x}``), methods, bearer security from the view's permission, the
 ``Idempotency-Key`` header for ``@idempotent`` views and the standard problem responses
-(400/401/403/409/422/429) are filled in automatically. Undocumented views still appear,
-with their endpoint name as the summary.
+(400/401/403/404/409/413/422/429) are filled in automatically. Undocumented views still
+appear, with their endpoint name as the summary (``document_endpoint`` describes a view
+from here when its module does not).
+
+One rule about ``null`` holds for every response: a property that a response schema does
+not list in ``required`` may be absent *or* null (``closed_on`` of an open account, the
+``email`` of a member without one); ``build_document`` marks those properties nullable in
+every schema a response uses, so the document says what the API sends. Request schemas are
+left as declared.
 """
 
 from __future__ import annotations
@@ -120,6 +127,11 @@ def date(description: str = "") -> dict[str, Any]:
     return string(description, format="date", example="2025-04-01")
 
 
+def nullable(definition: dict[str, Any]) -> dict[str, Any]:
+    """``definition`` that may also be null (a required property that can be null)."""
+    return {**definition, "nullable": True}
+
+
 # ---------------------------------------------------------------- the decorator
 
 
@@ -172,6 +184,15 @@ def api_doc(
     return decorator
 
 
+#: Descriptions of views whose module does not describe them itself, by endpoint name.
+ENDPOINT_DOCS: dict[str, Operation] = {}
+
+
+def document_endpoint(endpoint: str, summary: str, **kwargs: Any) -> None:
+    """Describe the view ``endpoint`` (same arguments as ``api_doc``); its own ``@api_doc`` wins."""
+    ENDPOINT_DOCS[endpoint] = api_doc(summary, **kwargs)(lambda: None)._openapi  # type: ignore[attr-defined]
+
+
 # ---------------------------------------------------------------- the document
 
 
@@ -210,7 +231,11 @@ def _response(status: int, spec: Any) -> dict[str, Any]:
 
 
 def _operation(rule: Any, view: Callable, method: str, path_params: list[dict[str, Any]]) -> dict[str, Any]:
-    doc: Operation = getattr(view, "_openapi", None) or Operation(summary=rule.endpoint.rsplit(".", 1)[-1])
+    doc: Operation = (
+        getattr(view, "_openapi", None)
+        or ENDPOINT_DOCS.get(rule.endpoint)
+        or Operation(summary=rule.endpoint.rsplit(".", 1)[-1])
+    )
     permission = getattr(view, "_permission", None)
     kinds = getattr(view, "_api_kinds", ())
     idempotent = getattr(view, "_idempotent", False)
@@ -242,10 +267,18 @@ def _operation(rule: Any, view: Callable, method: str, path_params: list[dict[st
     responses: dict[str, Any] = {str(status): _response(status, spec) for status, spec in sorted(doc.responses.items())}
     if not any(str(s).startswith("2") for s in responses):
         responses["200"] = {"description": "OK"}
-    extra: dict[int, str] = {}
+    # Every request passes the input hygiene (app/hygiene.py): control characters in the path,
+    # query, headers or body, and JSON nested too deeply, are refused with 400.
+    extra: dict[int, str] = {400: "Malformed request, or refused input (control characters, JSON nested too deeply)"}
     if doc.request is not None and method in BODY_METHODS:
-        extra[400] = "Malformed request body"
+        extra[400] = "Malformed request body, or refused input (control characters, JSON nested too deeply)"
+        extra[409] = "Conflicts with the current state (e.g. already approved, not in a state that allows it)"
+        extra[413] = "Request body too large"
         extra[422] = "Invalid input (field errors in `errors`)"
+    if doc.query:
+        extra[422] = "Invalid query parameters (field errors in `errors`)"
+    if path_params:
+        extra[404] = "Not found (or not yours)"
     if permission != PUBLIC:
         extra[401] = "Missing, expired or invalid access token"
         extra[403] = "The caller may not do this"
@@ -268,6 +301,40 @@ def _operation(rule: Any, view: Callable, method: str, path_params: list[dict[st
     return op
 
 
+def _optional_nullable(definition: Any, components: dict[str, Any], seen: set[str]) -> Any:
+    """A copy of a response schema whose non-required properties are nullable (refs followed once)."""
+    if isinstance(definition, list):
+        return [_optional_nullable(item, components, seen) for item in definition]
+    if not isinstance(definition, dict):
+        return definition
+    target = definition.get("$ref", "")
+    if target.startswith("#/components/schemas/"):
+        name = target.rsplit("/", 1)[-1]
+        if name not in seen and name in components:
+            seen.add(name)
+            components[name] = _optional_nullable(components[name], components, seen)
+        return definition
+    out = {key: _optional_nullable(value, components, seen) for key, value in definition.items()}
+    properties = out.get("properties")
+    if isinstance(properties, dict):
+        required = set(out.get("required", ()))
+        for name, prop in properties.items():
+            if name not in required and isinstance(prop, dict) and "$ref" not in prop:
+                properties[name] = {**prop, "nullable": True}
+            elif name not in required and isinstance(prop, dict):
+                properties[name] = {"allOf": [prop], "nullable": True}
+    return out
+
+
+def _responses_nullable(paths: dict[str, Any], components: dict[str, Any]) -> None:
+    seen: set[str] = {"Problem"}
+    for operations in paths.values():
+        for op in operations.values():
+            for response in op["responses"].values():
+                for media in response.get("content", {}).values():
+                    media["schema"] = _optional_nullable(media["schema"], components, seen)
+
+
 def build_document(app: Flask) -> dict[str, Any]:
     """The OpenAPI 3.0.3 document for every rule under /api/v1 in ``app.url_map``."""
     paths: dict[str, dict[str, Any]] = {}
@@ -281,6 +348,8 @@ def build_document(app: Flask) -> dict[str, Any]:
             operation = _operation(rule, view, method, path_params)
             tags.update(operation.get("tags", []))
             paths.setdefault(path, {})[method.lower()] = operation
+    components = dict(SCHEMAS)
+    _responses_nullable(paths, components)
     return {
         "openapi": "3.0.3",
         "info": {
@@ -290,7 +359,7 @@ def build_document(app: Flask) -> dict[str, Any]:
                 "JSON API for mobile apps. Sign in at /api/v1/auth/login for a short-lived access token "
                 "and a rotating refresh token; send `Authorization: Bearer <access_token>`. Errors are "
                 "RFC 7807 problem+json. Money is a string with two decimals. Money-moving POSTs need an "
-                "`Idempotency-Key` header."
+                "`Idempotency-Key` header. In responses, a property that is not required may be null."
             ),
         },
         "servers": [{"url": "/"}],
@@ -298,7 +367,7 @@ def build_document(app: Flask) -> dict[str, Any]:
         "paths": paths,
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
-            "schemas": dict(sorted(SCHEMAS.items())),
+            "schemas": dict(sorted(components.items())),
         },
     }
 
@@ -353,3 +422,99 @@ def swagger_ui() -> Response:
         init=escape(url_for("static", filename="js/swagger-init.js")),
     )
     return current_app.response_class(html, mimetype="text/html")
+
+
+# ---------------------------------------------------------------- views described from here
+
+_CALC_INPUT = {
+    "principal": string("Amount in rupees, e.g. 100000 or 1,00,000.50", example="100000"),
+    "annual_rate": string("Interest rate, per cent a year, e.g. 8.5", example="8.5"),
+    "months": string("Tenure in whole months", example="12"),
+    "start_date": date("First day (default: today)"),
+}
+_INVALID_INPUT = ("Invalid input (field errors in `errors`)", ref("Problem"))
+document_endpoint(
+    "api.calculator_emi",
+    "EMI calculator (reducing balance)",
+    tags=["calculators"],
+    query={name: {**spec, "required": name != "start_date"} for name, spec in _CALC_INPUT.items()},
+    responses={
+        200: (
+            "EMI, totals and the schedule",
+            schema(
+                "EmiResult",
+                obj(
+                    emi=money(),
+                    total_interest=money(),
+                    total_payment=money(),
+                    schedule=array(
+                        obj(
+                            installment=integer(),
+                            due_date=date(),
+                            emi=money(),
+                            principal=money(),
+                            interest=money(),
+                            balance=money(),
+                            required=["installment", "due_date", "emi", "principal", "interest", "balance"],
+                        )
+                    ),
+                    required=["emi", "total_interest", "total_payment", "schedule"],
+                ),
+            ),
+        ),
+        422: _INVALID_INPUT,
+    },
+)
+document_endpoint(
+    "api.calculator_fd",
+    "Fixed-deposit maturity calculator",
+    tags=["calculators"],
+    query={
+        "principal": {**_CALC_INPUT["principal"], "required": True},
+        "annual_rate": {**_CALC_INPUT["annual_rate"], "required": True},
+        "months": _CALC_INPUT["months"],
+        "days": string("Further days of tenure", example="0"),
+        "start_date": _CALC_INPUT["start_date"],
+        "payout": string("cumulative (default), monthly or quarterly"),
+    },
+    responses={
+        200: (
+            "Maturity amount, interest and date",
+            schema(
+                "FdResult",
+                obj(
+                    maturity_amount=money(),
+                    interest=money(),
+                    maturity_date=date(),
+                    required=["maturity_amount", "interest", "maturity_date"],
+                ),
+            ),
+        ),
+        422: _INVALID_INPUT,
+    },
+)
+document_endpoint(
+    "api.calculator_rd",
+    "Recurring-deposit maturity calculator",
+    tags=["calculators"],
+    query={
+        "installment": {**string("Monthly instalment in rupees", example="1000"), "required": True},
+        "annual_rate": {**_CALC_INPUT["annual_rate"], "required": True},
+        "months": {**_CALC_INPUT["months"], "required": True},
+    },
+    responses={
+        200: (
+            "Maturity amount, total deposited and interest",
+            schema(
+                "RdResult",
+                obj(
+                    maturity_amount=money(),
+                    total_deposited=money(),
+                    interest=money(),
+                    required=["maturity_amount", "total_deposited", "interest"],
+                ),
+            ),
+        ),
+        422: _INVALID_INPUT,
+    },
+)
