@@ -70,6 +70,7 @@ def _page(
         "error": error,
         "message": message,
         "next_day": eod.next_business_day(on) if on else None,
+        "oob": is_htmx(),  # the header's date and state change with the page
     }
     return render("staff/day/index.html", "staff/day/_day.html", status=status, **ctx)
 

@@ -172,7 +172,7 @@ def run_day(
             run = db.session.get(EodRun, run_id)
             run.current_step = step.name
             sr.status, sr.run_id, sr.error = "running", run_id, None
-            sr.started_at = sr.started_at or utcnow()
+            sr.started_at, sr.finished_at = utcnow(), None  # this attempt (a resumed chunked step counts from here)
             uow.commit()
             try:
                 if step.chunked:
