@@ -13,6 +13,7 @@ DEV_SECRET = "dev-only-insecure-secret-change-me"
 # Development-only keys. Production refuses to start with these (see ProductionConfig.validate).
 DEV_FIELD_KEY = "ZGV2LW9ubHktZmllbGQta2V5LTMyLWJ5dGVzLWxvbmc="
 DEV_HASH_KEY = "dev-only-lookup-hash-key"
+DEV_ANCHOR_KEY = "dev-only-audit-anchor-key"
 
 
 def _bool(name: str, default: bool) -> bool:
@@ -37,13 +38,21 @@ class Config:
     ENV_NAME = "base"
     SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET)
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'bank.db'}")
-    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict] = {"pool_pre_ping": True}
+    # No pre-ping round trip before every checkout: connections are recycled instead (issue 14).
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict] = {"pool_recycle": _int("DB_POOL_RECYCLE_SECONDS", 300)}
     REDIS_URL = os.environ.get("REDIS_URL") or None
 
     # Field encryption (Aadhaar, TOTP secrets) and keyed lookup hashes.
     FIELD_ENCRYPTION_KEY = os.environ.get("FIELD_ENCRYPTION_KEY", DEV_FIELD_KEY)
     LOOKUP_HASH_KEY = os.environ.get("LOOKUP_HASH_KEY", DEV_HASH_KEY)
     JWT_SECRET = os.environ.get("JWT_SECRET") or SECRET_KEY
+    # Audit chain (ADR 0012): checkpoints keyed with a key the database does not hold, written to
+    # the document storage (S3 object lock for AUDIT_ANCHOR_LOCK_DAYS when > 0); sealing runs off
+    # the request path at most this many seconds after a commit (0: right after it).
+    AUDIT_ANCHOR_KEY = os.environ.get("AUDIT_ANCHOR_KEY", DEV_ANCHOR_KEY)
+    AUDIT_ANCHOR_LOCK_DAYS = _int("AUDIT_ANCHOR_LOCK_DAYS", 0)
+    AUDIT_ANCHOR_GRACE_SECONDS = _int("AUDIT_ANCHOR_GRACE_SECONDS", 600)
+    AUDIT_SEAL_INTERVAL_SECONDS = float(os.environ.get("AUDIT_SEAL_INTERVAL_SECONDS", "2"))
     JWT_REQUIRE_FAMILY = True  # access tokens must name their sign-in (refused once it is revoked)
 
     # Sessions and CSRF.
@@ -94,6 +103,7 @@ class TestingConfig(Config):
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = False
     STAFF_TOTP_REQUIRED = False
+    AUDIT_SEAL_INTERVAL_SECONDS = 0.0  # seal right after each commit (tests read the chain at once)
     JWT_REQUIRE_FAMILY = False  # tests may mint unbound tokens with tokens.access_token(subject)
     SERVER_NAME = None
 
@@ -128,6 +138,9 @@ class ProductionConfig(Config):
             raise RuntimeError("JWT_SECRET, when set, must be a random value of at least 32 characters")
         if os.environ["LOOKUP_HASH_KEY"] == DEV_HASH_KEY:
             raise RuntimeError("LOOKUP_HASH_KEY must not be the development key")
+        anchor_key = os.environ.get("AUDIT_ANCHOR_KEY", "")
+        if anchor_key == DEV_ANCHOR_KEY or len(anchor_key) < 32:
+            raise RuntimeError("AUDIT_ANCHOR_KEY must be a random value of at least 32 characters, kept out of the database")
         if not os.environ["DATABASE_URL"].startswith("postgresql"):
             raise RuntimeError("Production requires a PostgreSQL DATABASE_URL")
 

@@ -56,11 +56,11 @@ def recreate_database(url: str) -> None:
     admin.dispose()
 
 
-def make_bench_app(url: str):
+def make_bench_app(url: str, **overrides):
     from app import create_app
     from config import DevelopmentConfig
 
-    return create_app(DevelopmentConfig, SQLALCHEMY_DATABASE_URI=url, RATELIMIT_ENABLED=False)
+    return create_app(DevelopmentConfig, SQLALCHEMY_DATABASE_URI=url, RATELIMIT_ENABLED=False, **overrides)
 
 
 def migrated_app(url: str):

@@ -139,6 +139,13 @@ class JournalLine(db.Model):
         ),
         Index("ix_journal_lines_gl_date", "gl_account_id", "business_date"),
         Index("ix_journal_lines_account_date", "account_id", "business_date"),
+        # A day's lines (day book, lines after a snapshot) without touching the table (migration 0011).
+        Index(
+            "ix_journal_lines_date_gl",
+            "business_date",
+            "gl_account_id",
+            postgresql_include=["debit_paise", "credit_paise", "entry_id"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

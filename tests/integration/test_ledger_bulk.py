@@ -1,4 +1,4 @@
-"""ledger.post(..., bulk=True): the rules of post() for one entry of many lines, written set-based (SQLite and PostgreSQL)."""
+"""ledger.post with one entry of many lines: the rules of post(), written set-based (SQLite and PostgreSQL)."""
 
 import pytest
 from sqlalchemy import func, select
@@ -22,7 +22,7 @@ def _ref(acc: Account) -> AccountRef:
 
 
 def post_bulk(lines, **kw) -> JournalEntry:
-    return ledger.post(lines, bulk=True, **kw)
+    return ledger.post(lines, **kw)
 
 
 def _counts() -> tuple[int, int]:
@@ -41,7 +41,12 @@ def test_bulk_entry_posts_like_post(any_books):
     lines += [Line.cr(_ref(acc), 100 * (i + 1), odd if i == 0 else None) for i, acc in enumerate(accounts)]
     lines += [Line.cr(accounts[0], 7, "")]  # an ORM account works too; same account twice adds up
     loaded = db.session.get(Account, accounts[1].id)
-    entry = post_bulk(lines, kind="interest", narration="Bulk interest", channel="system", allow_frozen=True)
+    entry = post_bulk(
+        lines,
+        kind="interest",
+        narration="Bulk interest",
+        options=ledger.PostOptions(channel="system", allow_frozen=True),
+    )
     uow.commit()
     assert loaded.balance_paise == 2_000_00 + 200  # the loaded object was updated, not left stale
     got = db.session.execute(

@@ -189,7 +189,9 @@ def test_posting_service_refuses_a_back_value_date_without_allow_backdate(books)
             [Line.dr("5202", 100), Line.cr(coa.BANK_DCCB, 100)],
             kind="journal",
             narration="x",
-            value_date=date(2026, 3, 30),
+            options=ledger.PostOptions(
+                value_date=date(2026, 3, 30),
+            ),
         )
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(JournalEntry)) == 0

@@ -143,7 +143,9 @@ def test_posting_needs_an_open_day_and_refuses_other_dates(books):
             [Line.dr(coa.VAULT_CASH, 100), Line.cr(sb, 100)],
             kind="deposit",
             narration="x",
-            business_date=date(2026, 3, 31),
+            options=ledger.PostOptions(
+                business_date=date(2026, 3, 31),
+            ),
         )
     db.session.rollback()
     calendar.close_business_day(BUSINESS_DATE)
@@ -156,12 +158,34 @@ def test_back_value_date_needs_permission(books):
     sb = new_account("savings")
     lines = [Line.dr(coa.VAULT_CASH, 100), Line.cr(sb, 100)]
     with pytest.raises(ledger.PostingError, match="back-dating permission"):
-        ledger.post(lines, kind="deposit", narration="x", value_date=date(2026, 3, 28))
+        ledger.post(
+            lines,
+            kind="deposit",
+            narration="x",
+            options=ledger.PostOptions(
+                value_date=date(2026, 3, 28),
+            ),
+        )
     db.session.rollback()
-    entry = ledger.post(lines, kind="deposit", narration="x", value_date=date(2026, 3, 28), allow_backdate=True)
+    entry = ledger.post(
+        lines,
+        kind="deposit",
+        narration="x",
+        options=ledger.PostOptions(
+            value_date=date(2026, 3, 28),
+            allow_backdate=True,
+        ),
+    )
     assert entry.business_date == BUSINESS_DATE and entry.value_date == date(2026, 3, 28)
     with pytest.raises(ValidationError, match="after the business date"):
-        ledger.post(lines, kind="deposit", narration="x", value_date=date(2026, 4, 2))
+        ledger.post(
+            lines,
+            kind="deposit",
+            narration="x",
+            options=ledger.PostOptions(
+                value_date=date(2026, 4, 2),
+            ),
+        )
 
 
 def test_idempotent_retry_posts_once_and_conflicting_reuse_is_refused(books):

@@ -346,8 +346,10 @@ def test_entry_detail_shows_lines_people_and_totals(client, login, make_user, bo
         [Line.dr("5203", 75_000, "Ledger books"), Line.cr(coa.BANK_DCCB, 75_000)],
         kind="journal",
         narration="Stationery",
-        posted_by_id=maker.id,
-        approved_by_id=checker.id,
+        options=ledger.PostOptions(
+            posted_by_id=maker.id,
+            approved_by_id=checker.id,
+        ),
     )
     uow.commit()
     login("auditor")

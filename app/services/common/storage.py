@@ -14,6 +14,7 @@ import os
 import tempfile
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
@@ -161,6 +162,52 @@ def delete(key: str) -> None:
     path = _local_path(key)
     if path.is_file():
         path.unlink()
+
+
+def put_object(key: str, data: bytes, *, content_type: str, retain_for: timedelta | None = None) -> None:
+    """Store bytes the application writes itself (not an upload) under ``key``, never overwriting.
+
+    Used for the audit chain's checkpoints. On S3, ``retain_for`` asks for object lock in
+    compliance mode until then (the bucket must have object lock enabled); locally the file
+    is made read-only and an existing key is refused.
+    """
+    if using_s3():
+        extra = {}
+        if retain_for is not None:
+            extra = {"ObjectLockMode": "COMPLIANCE", "ObjectLockRetainUntilDate": datetime.now(UTC) + retain_for}
+        _s3().put_object(
+            Bucket=current_app.config["S3_BUCKET"],
+            Key=_s3_key(key),
+            Body=data,
+            ContentType=content_type,
+            ServerSideEncryption="AES256",
+            **extra,
+        )
+        return
+    path = _local_path(key)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".put-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o400)
+        os.link(tmp, path)  # fails if the key exists: objects are written once
+    finally:
+        os.unlink(tmp)
+
+
+def list_keys(prefix: str) -> list[str]:
+    """Every stored key under ``prefix`` (a folder-like prefix ending in ``/``), sorted."""
+    if using_s3():
+        pages = _s3().get_paginator("list_objects_v2").paginate(
+            Bucket=current_app.config["S3_BUCKET"], Prefix=_s3_key(prefix)
+        )
+        strip = len(_s3_key(""))
+        return sorted(obj["Key"][strip:] for page in pages for obj in page.get("Contents", []))
+    folder = _local_path(prefix.rstrip("/") + "/x").parent
+    if not folder.is_dir():
+        return []
+    return sorted(f"{prefix}{p.name}" for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
 
 
 # ---------------------------------------------------------------- backends

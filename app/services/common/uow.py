@@ -42,15 +42,16 @@ def commit() -> None:
 
 
 def seal_after_commit() -> None:
-    """Seal the audit rows just committed; never raises a database error.
+    """Have the audit rows just committed sealed; never raises a database error.
 
-    The work is already committed, so a failure here (a serialisation failure, a
-    deadlock, a lost connection) must not make a caller retry — and so repeat — the
-    work. The rows stay unsealed and the next sealer or the ``seal_audit`` job chains
-    them (ADR 0001).
+    Off the request path (ADR 0012): this only asks the process's sealer to run within
+    ``AUDIT_SEAL_INTERVAL_SECONDS`` (0 seals here and now). The work is already committed,
+    so a failure here (a serialisation failure, a deadlock, a lost connection) must not
+    make a caller retry — and so repeat — the work. The rows stay unsealed and the next
+    sealer or the ``seal_audit`` job chains them (ADR 0001).
     """
     try:
-        audit.seal_pending()
+        audit.request_seal()
     except DBAPIError as exc:
         db.session.rollback()
         log.warning("audit sealing deferred after %s; the next sealer will chain the rows", exc.orig)

@@ -1,32 +1,28 @@
 """ledger: public face."""
 
-from . import calendar, coa, kinds, posting, reports, workflows  # noqa: F401
-from .calendar import business_date_or_none  # noqa: F401
+from . import balances, calendar, coa, glcache, kinds, posting, reports, workflows  # noqa: F401
+from .balances import GLBalance, close_day, gl_balance, gl_balances, gl_totals, snapshot_day  # noqa: F401
+from .calendar import business_date_or_none, business_date_or_today  # noqa: F401
 from .posting import (  # noqa: F401
     KINDS,
     AccountNotOperable,
     AccountRef,
     AlreadyReversed,
     BackdateNotAllowed,
-    GLBalance,
     IdempotencyConflict,
     InsufficientFunds,
     Line,
     NotAControlAccount,
     PostingError,
+    PostOptions,
     UnbalancedEntry,
-    VerifyReport,
-    close_day,
     get_entry,
-    gl_balance,
-    gl_balances,
-    gl_totals,
     id_in,
     loaded_objects,
+    lock_accounts,
     post,
     request_fingerprint,
     reversal_of,
     reverse,
-    snapshot_day,
-    verify,
 )
+from .verify import VerifyReport, verify  # noqa: F401

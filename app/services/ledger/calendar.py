@@ -89,11 +89,15 @@ def posting_date() -> date:
 
     Raises DayClosed when no day is open (including when a concurrent close just won).
     """
-    _day_lock(shared=True)
-    day = open_day()  # read after the lock: a close we waited for is visible now
-    if day is None:
+    if db.session.get_bind().dialect.name == "postgresql":
+        # One statement: the function (migration 0011) takes the shared lock, then reads the
+        # day with a fresh snapshot, so a close we waited for is visible.
+        on = db.session.scalar(text("SELECT ledger_posting_day()"))
+    else:
+        on = business_date_or_none()
+    if on is None:
         raise DayClosed("No business day is open. A manager must open the day before postings.")
-    return day.business_date
+    return on
 
 
 def get_day(on: date) -> BusinessDay | None:

@@ -22,7 +22,7 @@ from app.models.ledger import Account, GLAccount, JournalEntry, JournalLine
 from app.money import MoneyError, parse_amount
 from app.pagination import Page, paginate
 
-from . import calendar
+from . import balances, calendar
 from . import posting as ledger
 
 ENTRY_NO = re.compile(r"^\s*(?:JE)?0*(\d{1,15})\s*$", re.IGNORECASE)
@@ -158,7 +158,7 @@ def pending_for_gl(gl: GLAccount) -> list[ApprovalRequest]:
 
 def chart_tree(as_of: date | None = None) -> list[TreeRow]:
     """The chart in tree order (depth-first by code) with balances; headings carry group totals."""
-    totals = ledger.gl_totals(as_of)
+    totals = balances.gl_totals(as_of)
     accounts = list(db.session.scalars(select(GLAccount).order_by(GLAccount.code)))
     ids = {gl.id for gl in accounts}
     children: dict[int | None, list[GLAccount]] = defaultdict(list)
@@ -395,7 +395,7 @@ def gl_statement(
     balance brought forward to the page's first line.
     """
     ids = gl_subtree_ids(gl)
-    before = ledger.gl_totals(date_from - timedelta(days=1))
+    before = balances.gl_totals(date_from - timedelta(days=1))
     opening = sum(before.get(i, (0, 0))[0] - before.get(i, (0, 0))[1] for i in ids)
     in_range = (
         JournalLine.gl_account_id.in_(ids),
@@ -496,7 +496,7 @@ def cash_position(on: date) -> CashPosition:
     cash_ids = list(db.session.scalars(select(GLAccount.id).where(GLAccount.is_cash.is_(True))))
     if not cash_ids:
         return CashPosition(0, 0, 0)
-    before = ledger.gl_totals(on - timedelta(days=1))
+    before = balances.gl_totals(on - timedelta(days=1))
     opening = sum(before.get(i, (0, 0))[0] - before.get(i, (0, 0))[1] for i in cash_ids)
     per_entry = (
         select(func.sum(JournalLine.debit_paise - JournalLine.credit_paise).label("net"))
@@ -613,7 +613,7 @@ class TrialBalance:
 def trial_balance(as_of: date) -> TrialBalance:
     """The trial balance as of the end of ``as_of``."""
     rows = []
-    for bal in ledger.gl_balances(as_of):
+    for bal in balances.gl_balances(as_of):
         net = bal.net_debit
         if net:
             rows.append(TrialBalanceRow(bal.gl, max(net, 0), max(-net, 0)))

@@ -73,7 +73,7 @@ def submit_voucher(
     ``value_date`` before the business date needs the maker to hold ``ledger.backdate``.
     """
     lines = _voucher_lines(rows)
-    ledger._validate(lines)  # same rules as posting: refuse now, not at approval
+    ledger.validate_lines(lines)  # same rules as posting: refuse now, not at approval
     if not (narration or "").strip():
         raise ValidationError("A narration is required.", field="narration")
     back_value = _check_value_date(value_date, maker)
@@ -99,12 +99,13 @@ def _execute_voucher(req: ApprovalRequest, checker: StaffUser) -> dict:
         _voucher_lines(req.payload["lines"]),
         kind="journal",
         narration=req.payload["narration"],
-        value_date=date.fromisoformat(raw_value) if raw_value else None,
-        # Re-checked at approval: the maker must still hold the permission.
-        allow_backdate=bool(raw_value) and has_permission(req.maker, "ledger.backdate"),
         idempotency_key=f"approval:{req.id}",
-        posted_by_id=req.maker_id,
-        approved_by_id=checker.id,
+        options=ledger.PostOptions(
+            value_date=date.fromisoformat(raw_value) if raw_value else None,
+            allow_backdate=bool(raw_value) and has_permission(req.maker, "ledger.backdate"),
+            posted_by_id=req.maker_id,
+            approved_by_id=checker.id,
+        ),
     )
     return {"entry_id": entry.id, "entry_no": entry.number}
 
