@@ -33,6 +33,12 @@ run: seed
 	@echo "Sahakari on http://127.0.0.1:5000  (staff sign-in: /auth/login)"
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
+# `make test` runs the whole suite in parallel (pytest-xdist, one worker per core, at most 4).
+# Local PostgreSQL (127.0.0.1:5432, user postgres) and Redis (127.0.0.1:6379) are used when they
+# answer and TEST_DATABASE_URL / TEST_REDIS_URL are not set (tests/conftest.py says so in one line).
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ "$$n" -gt 4 ] && n=4; echo $$n)
+PYTEST_ARGS ?= -n $(TEST_WORKERS)
+
 test: install-dev browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -1,20 +1,25 @@
 """Shared fixtures: an app on SQLite per test, PostgreSQL and Redis when configured.
 
 PostgreSQL tests use TEST_DATABASE_URL (a server URL; each xdist worker gets its own
-database, built by the migrations). Redis tests use TEST_REDIS_URL. With
-REQUIRE_SERVICES=1 (CI) a missing service fails the test instead of skipping it.
+database, built by the migrations). Redis tests use TEST_REDIS_URL. When either is not set
+at all, the suite looks for PostgreSQL (user postgres) at 127.0.0.1:5432 and Redis at
+127.0.0.1:6379 (database 15) with a short timeout, uses what answers and says so in one
+line; set the variable to an empty value to opt out. With REQUIRE_SERVICES=1 (CI) a
+missing service fails the test instead of skipping it.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import socket
 from collections.abc import Iterator
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from app import create_app
 from app.extensions import db
@@ -23,6 +28,71 @@ from config import TestingConfig
 
 PASSWORD = "Correct-Horse-9"
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+# ---------------------------------------------------------------- local services, found by themselves
+
+LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+LOCAL_REDIS = "redis://127.0.0.1:6379/15"
+_DETECTED: list[str] = []
+
+
+def _port_open(host: str, port: int, timeout: float = 0.3) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _postgres_answers(url: str) -> bool:
+    if not _port_open("127.0.0.1", 5432):
+        return False
+    try:
+        engine = create_engine(url, connect_args={"connect_timeout": 2}, poolclass=NullPool)
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return True
+    except Exception:  # noqa: BLE001  (any failure means: not usable, fall back to skipping)
+        return False
+
+
+def _redis_answers(url: str) -> bool:
+    if not _port_open("127.0.0.1", 6379):
+        return False
+    try:
+        from redis import Redis
+
+        return bool(Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping())
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def detect_local_services(environ: dict[str, str] | os._Environ = os.environ) -> list[str]:
+    """Point TEST_DATABASE_URL / TEST_REDIS_URL at local servers that answer (only when unset)."""
+    found = []
+    if "TEST_DATABASE_URL" not in environ and _postgres_answers(LOCAL_POSTGRES):
+        environ["TEST_DATABASE_URL"] = LOCAL_POSTGRES
+        found.append("PostgreSQL at 127.0.0.1:5432")
+    if "TEST_REDIS_URL" not in environ and _redis_answers(LOCAL_REDIS):
+        environ["TEST_REDIS_URL"] = LOCAL_REDIS
+        found.append("Redis at 127.0.0.1:6379/15")
+    return found
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # On the controller only: xdist workers inherit the environment it sets.
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        _DETECTED[:] = detect_local_services()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if _DETECTED and reporter is not None:
+        reporter.write_line(
+            f"services: using local {' and '.join(_DETECTED)} (set TEST_DATABASE_URL / TEST_REDIS_URL to override)"
+        )
 
 
 def _service_missing(name: str) -> None:
@@ -51,6 +121,12 @@ def app(tmp_path) -> Iterator[Flask]:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):
+    """A CLI runner of the test app: ``runner.invoke(args=["ledger", "verify"])``."""
+    return app.test_cli_runner()
 
 
 @pytest.fixture

@@ -8,11 +8,12 @@ from typing import Any
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models.ledger import Account, JournalEntry, JournalLine
+from app.models.ledger import Account, JournalEntry
 from app.services import deposits, ledger
 from app.services.common import uow
 from app.services.ledger import Line, calendar, coa
 from tests.factories import make_member
+from tests.helpers import lines_of  # noqa: F401  (re-exported for the deposit tests)
 
 
 def product(code: str, kind: str, rates: list[dict[str, Any]], *, prefix: str | None = None, **settings):
@@ -57,15 +58,6 @@ def cash_out(account: Account, paise: int, narration: str = "Cash withdrawal") -
     )
     uow.commit()
     return entry
-
-
-def lines_of(entry: JournalEntry) -> list[tuple[str, str | None, int, int]]:
-    """(GL code, account no or None, debit, credit) for each line, in posting order."""
-    rows = db.session.scalars(select(JournalLine).where(JournalLine.entry_id == entry.id).order_by(JournalLine.id))
-    return [
-        (ln.gl_account.code, ln.account.account_no if ln.account else None, ln.debit_paise, ln.credit_paise)
-        for ln in rows
-    ]
 
 
 def entries_since(entry_id: int = 0, kind: str | None = None) -> list[JournalEntry]:

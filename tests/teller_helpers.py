@@ -5,10 +5,11 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models.ledger import JournalEntry, JournalLine
+from app.models.ledger import JournalEntry
 from app.services import ledger
 from app.services.common import uow
 from app.services.ledger import coa
+from tests import helpers
 from tests.conftest import new_account
 from tests.factories import make_member
 
@@ -45,8 +46,7 @@ def entry_count() -> int:
 
 def lines_of(entry: JournalEntry) -> list[tuple[str, int | None, int, int]]:
     """(GL code, account id, debit, credit) of each line, in posting order."""
-    rows = db.session.scalars(select(JournalLine).where(JournalLine.entry_id == entry.id).order_by(JournalLine.id))
-    return [(ln.gl_account.code, ln.account_id, ln.debit_paise, ln.credit_paise) for ln in rows]
+    return helpers.lines_of(entry, account="id")  # type: ignore[return-value]
 
 
 def notes(**pieces: int) -> dict[str, str]:

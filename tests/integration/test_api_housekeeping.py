@@ -25,7 +25,7 @@ def _count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
 
-def test_purge_keeps_recent_responses_and_live_token_families(app):
+def test_purge_keeps_recent_responses_and_live_token_families(app, runner):
     app.config["IDEMPOTENCY_RETENTION_HOURS"] = 48
     user = staff_auth.create_user(username="kiran", password="Correct-Horse-9", role="cashier")
     _record("old", 49)
@@ -52,7 +52,7 @@ def test_purge_keeps_recent_responses_and_live_token_families(app):
     logged = db.session.scalar(select(AuditLog).where(AuditLog.action == "maintenance.purge"))
     assert logged.after["idempotency_records"] == 1 and logged.after["refresh_tokens"] == 1
     # Nothing left to purge: the command says so.
-    result = app.test_cli_runner().invoke(args=["purge-api-records"])
+    result = runner.invoke(args=["purge-api-records"])
     assert result.exit_code == 0, result.output
     assert "0 idempotency records deleted, 0 refresh tokens deleted" in result.output
     assert _count(IdempotencyRecord) == 1

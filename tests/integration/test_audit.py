@@ -50,9 +50,8 @@ def test_verify_detects_a_deleted_row(app):
     assert not result.ok and "gap" in result.message
 
 
-def test_cli_verify_exit_codes(app):
+def test_cli_verify_exit_codes(runner):
     _write(2)
-    runner = app.test_cli_runner()
     ok = runner.invoke(args=["audit", "verify"])
     assert ok.exit_code == 0 and "2 rows verified" in ok.output
     db.session.execute(update(AuditLog).where(AuditLog.seal_seq == 1).values(action="tampered"))

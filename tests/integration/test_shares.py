@@ -18,6 +18,7 @@ from app.services.common import Conflict, PermissionDenied, ValidationError, app
 from app.services.counter import teller
 from app.services.ledger import coa
 from app.services.members import shares
+from tests import helpers
 from tests.conftest import new_account
 from tests.integration.test_members import member_data, ready_member
 
@@ -42,10 +43,7 @@ def till(staff) -> str:
 
 
 def lines_of(entry: JournalEntry) -> list[tuple[str, str | None, int, int]]:
-    return sorted(
-        (ln.gl_account.code, ln.account.account_no if ln.account else None, ln.debit_paise, ln.credit_paise)
-        for ln in entry.lines
-    )
+    return helpers.lines_of(entry, ordered=False)  # type: ignore[return-value]
 
 
 def certs(member) -> list[tuple]:

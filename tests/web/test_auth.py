@@ -243,8 +243,7 @@ def test_csrf_failure_of_a_signed_in_user_names_them(app, client, login):
     assert "auth.logout" not in actions()
 
 
-def test_create_user_cli(app):
-    runner = app.test_cli_runner()
+def test_create_user_cli(runner):
     result = runner.invoke(
         args=["create-user", "--username", "neha", "--password", "Long-enough-1", "--role", "auditor"]
     )
@@ -258,8 +257,7 @@ def test_create_user_cli(app):
     assert bad_role.exit_code != 0 and "Role must be one of" in bad_role.output
 
 
-def test_create_user_cli_explains_why_a_totp_secret_is_refused(app):
-    runner = app.test_cli_runner()
+def test_create_user_cli_explains_why_a_totp_secret_is_refused(runner):
     base = ["create-user", "--username", "ravi", "--password", "Long-enough-1", "--role", "auditor"]
     short = runner.invoke(args=[*base, "--totp-secret", "JBSWY3DPEHPK3PXP"])  # valid base32, 80 bits
     assert short.exit_code != 0
