@@ -170,3 +170,35 @@ def test_status_and_run_from_the_cli(eod_books, app):
     assert "last run: 2026-04-03 done" in result.output
     result = runner.invoke(args=["eod", "run", "--date", "2026-04-02"])
     assert result.exit_code != 0 and "already closed" in result.output
+
+
+def test_a_missed_emi_moves_through_the_dpd_buckets_over_day_ends(eod_books):
+    from app.models.loans import LoanCharge
+    from app.services import loans
+    from tests.integration.loans.helpers import borrower, disbursed
+
+    loans.seed_products()
+    uow.commit()
+    # ₹1,00,000 at 12 % for 12 months from 01-04-2026 (personal loan): EMI ₹8,884.88 due 01-05, never paid.
+    m, sb = borrower(2_00_000_00)
+    loan = disbursed(m, sb, 1_00_000_00, 12)
+    seen = {}
+    for stop in (date(2026, 5, 1), date(2026, 5, 2), date(2026, 5, 31), date(2026, 6, 1), date(2026, 7, 1)):
+        _until(stop)
+        db.session.refresh(loan)
+        seen[stop] = (loan.dpd, loan.asset_class)
+    assert seen == {
+        date(2026, 5, 1): (0, "standard"),
+        date(2026, 5, 2): (1, "sma0"),
+        date(2026, 5, 31): (30, "sma0"),
+        date(2026, 6, 1): (31, "sma1"),
+        date(2026, 7, 1): (61, "sma2"),
+    }
+    # Penal charges from 05-05 (3 grace days), one a day, on the overdue EMIs only.
+    charges = db.session.scalars(select(LoanCharge).where(LoanCharge.loan_id == loan.id)).all()
+    assert min(c.charge_date for c in charges) == date(2026, 5, 5)
+    assert len({c.charge_date for c in charges}) == len(charges)  # never twice for a day
+    steps = {s.name: s.status for s in eod.progress(date(2026, 7, 1)).steps}
+    assert steps["loans_update_dpd"] == "done" and steps["loans_classify_assets"] == "done"
+    report = ledger.verify()
+    assert report.ok, report.problems
