@@ -22,7 +22,6 @@ MEMBER = "member"
 AUTHENTICATED = "authenticated"
 
 ALL_STAFF = frozenset(ROLES)
-READERS = frozenset({"admin", "manager", "accountant", "auditor"})
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     # Foundation
@@ -69,11 +68,6 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "loans.repay": frozenset({"clerk", "cashier", "manager"}),
     "loans.gold_rate": frozenset({"manager", "clerk"}),
 }
-
-
-def roles_for(permission: str) -> frozenset[str]:
-    """The roles that hold a permission (KeyError for an unknown permission)."""
-    return PERMISSIONS[permission]
 
 
 def has_permission(user: Any, permission: str) -> bool:

@@ -20,6 +20,7 @@ from app.blueprints.api.idempotency import idempotent
 from app.blueprints.api.openapi import api_doc, array, date, integer, money, obj, schema, string
 from app.blueprints.api.serializers import account_json, line_json
 from app.models.deposits import DEPOSIT_KINDS, FD_PAYOUTS, MATURITY_ACTIONS
+from app.models.ledger import ACCOUNT_STATUSES
 from app.money import MoneyError, parse_amount, to_json
 from app.services import access, deposits
 from app.services.common import ValidationError, uow
@@ -30,7 +31,7 @@ ACCOUNT = schema(
     obj(
         account_no=string("Product prefix + serial + check digit", example="SB00000013"),
         type=string(enum=list(DEPOSIT_KINDS)),
-        status=string(enum=["active", "dormant", "frozen", "closed"]),
+        status=string(enum=list(ACCOUNT_STATUSES)),
         status_reason=string(),
         balance=money(),
         interest_rate=string("Annual rate in per cent (savings: the rate in force today)", example="7.25"),

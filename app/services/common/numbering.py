@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
@@ -26,10 +26,6 @@ def next_value(name: str) -> int:
     except IntegrityError:
         # Another transaction created it first; increment that row instead.
         return int(db.session.execute(stmt).scalar_one())
-
-
-def peek(name: str) -> int:
-    return int(db.session.scalar(select(Counter.value).where(Counter.name == name)) or 0)
 
 
 def luhn_check_digit(digits: str) -> str:
