@@ -96,7 +96,7 @@ def _statement(
 @permission_required("reports.view")
 def index():
     """The list of reports."""
-    return render("reports/index.html", on=reports.default_date())
+    return render("reports/index.html", on=reports.default_date(), reports_tables=list(reports.TABLES.values()))
 
 
 # ---------------------------------------------------------------- profit and loss
@@ -288,3 +288,46 @@ def unclaimed_dividends(fmt: str):
             ([run.fy, m.member_no, m.name, _amt(d.dividend_paise)] for d, m, run in rows),
         )
     return render("reports/unclaimed.html", rows=rows)
+
+
+# ---------------------------------------------------------------- tabular reports (deposits, returns, loans)
+
+
+def _cell(value: Any, kind: str) -> Any:
+    if value is None:
+        return ""
+    if kind == "money":
+        return from_paise(int(value))
+    if kind == "date":
+        return value.isoformat()
+    return value
+
+
+@bp.get("/t/<slug>", defaults={"fmt": "html"})
+@bp.get("/t/<slug>.csv", defaults={"fmt": "csv"})
+@permission_required("reports.view")
+def table(slug: str, fmt: str):
+    """A tabular report (deposit reports, regulatory returns) as a page, print view or CSV."""
+    report = reports.TABLES.get(slug)
+    if report is None:
+        abort(404)
+    try:
+        result, error = reports.tables.build(slug, request.args), None
+    except DomainError as exc:
+        result, error = None, exc
+    if fmt == "csv":
+        if error is not None:
+            return Response(error.message, status=422, mimetype="text/plain")
+        rows = [[_cell(r.get(c.key), c.kind) for c in result.columns] for r in result.rows]
+        if result.totals:
+            rows.append([_cell(result.totals.get(c.key), c.kind) if c.key in result.totals else
+                         ("Total" if i == 0 else "") for i, c in enumerate(result.columns)])  # fmt: skip
+        return csv_response(f"{slug}.csv", [c.key for c in result.columns], rows)
+    if request.args.get("print") and result is not None:
+        html = render_template("reports/print.html", partial="reports/_table.html", title=result.title, report=result,
+                               spec=report, pdf=False)  # fmt: skip
+        return Response(html, mimetype="text/html")
+    return render(
+        "reports/table.html", "reports/_table.html", status=422 if error else 200,
+        report=result, error=error, spec=report, args=request.args,
+    )  # fmt: skip

@@ -13,6 +13,7 @@ from . import (  # noqa: F401
     dashboards,
     loans,
     statements,
+    tables,
     yearend,
 )
 from .statements import (  # noqa: F401
@@ -36,6 +37,7 @@ from .statements import (  # noqa: F401
     profit_and_loss,
     receipts_and_payments,
 )
+from .tables import TABLES, Table  # noqa: F401
 from .yearend import (  # noqa: F401
     YearEndProposal,
     months_held,
