@@ -11,7 +11,9 @@ token; default 8) so it runs in CI in a few minutes and fails the same way every
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import traceback
 from datetime import date
 
 import pytest
@@ -38,6 +40,21 @@ pytestmark = pytest.mark.postgres
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))
 STAFF_ROLE = "manager"
 SENT: dict[int, int] = {}  # responses by status class, printed at the end (pytest -s)
+
+
+class _Tracebacks(logging.Handler):
+    """Keeps the traceback the error handler logs for a 500, to name the failing line."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.last = ""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info:
+            self.last = "".join(traceback.format_exception(*record.exc_info)[-3:])
+
+
+TRACEBACKS = _Tracebacks()
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 # Operations that end the session the tokens belong to are fuzzed without a token of ours
 # (random refresh tokens: nothing of ours to revoke), so they need no exclusion.
@@ -95,9 +112,10 @@ def _fuzz(operation, headers: dict[str, str], mode: GenerationMode, path: dict[s
             case.validate_response(response, checks=CHECKS)
         except (AssertionError, BaseExceptionGroup) as exc:  # a Failure, or a FailureGroup of several
             first = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+            where = f"\n    {TRACEBACKS.last.strip()[-600:]}" if response.status_code >= 500 else ""
             problems.append(
                 f"{operation.label} [{mode.value}] {response.status_code}: {' / '.join(first[:4]) or type(exc).__name__}"
-                f"\n    {case.as_curl_command()[:300]}"
+                f"\n    {case.as_curl_command()[:300]}{where}"
             )
         finally:
             db.session.rollback()  # a view that failed must not leave the session unusable
@@ -109,6 +127,14 @@ def _fuzz(operation, headers: dict[str, str], mode: GenerationMode, path: dict[s
 
 def test_every_operation_answers_within_its_schema(pg_app):
     pg_app.config["PROPAGATE_TEST_ERRORS"] = False  # a 500 is an answer to check, not a crash of the test
+    logging.getLogger("app.errors").addHandler(TRACEBACKS)
+    try:
+        _fuzz_everything(pg_app)
+    finally:
+        logging.getLogger("app.errors").removeHandler(TRACEBACKS)
+
+
+def _fuzz_everything(pg_app) -> None:
     headers, real = _society()
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", pg_app)
     operations = [result.ok() for result in schema.get_all_operations()]

@@ -273,6 +273,7 @@ def _operation(rule: Any, view: Callable, method: str, path_params: list[dict[st
     if doc.request is not None and method in BODY_METHODS:
         extra[400] = "Malformed request body, or refused input (control characters, JSON nested too deeply)"
         extra[409] = "Conflicts with the current state (e.g. already approved, not in a state that allows it)"
+        extra[404] = "A record the request names does not exist (or is not yours)"
         extra[413] = "Request body too large"
         extra[422] = "Invalid input (field errors in `errors`)"
     if doc.query:
