@@ -57,7 +57,7 @@ def _bp_of(raw: str | None, field: str) -> int | None:
 def index() -> Response:
     q, status = request.args.get("q"), request.args.get("status") or None
     found = loans.reads.search(q, status)
-    return render("loans/index.html", "loans/_loan_rows.html", loans=found, q=q or "", status=status or "",
+    return render("loans/index.html", "loans/_loan_rows.html", loans=found, q=q or "", status_filter=status or "",
                   labels=ASSET_CLASS_LABELS, totals=loans.reads.totals_by_class())  # fmt: skip
 
 
