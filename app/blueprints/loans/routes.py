@@ -288,7 +288,6 @@ def appraise(loan_no: str) -> Response:
 
 def _loan_page(loan, *, errors: dict | None = None, status: int = 200, repay_form: RepayForm | None = None,
                result=None) -> Response:  # fmt: skip
-    user = current_staff()
     summary = loans.summary(loan)
     quote = loans.quote(loan, _today()) if loan.status in ("active", "disbursed") else None
     return render(
