@@ -145,6 +145,10 @@ _DECLARED: tuple[Setting, ...] = (
     Setting(
         "RD_MAX_MONTHS", int, 120, "longest recurring-deposit tenure a product (and the calculator) may offer, months"
     ),
+    # ---------------------------------------------------------------- day-end
+    Setting("EOD_TIME", str, "20:30", "when the scheduler (python worker.py cron) runs the day-end, HH:MM server time"),
+    Setting("EOD_CHUNK_SIZE", int, 50_000, "account ids per chunk of a big day-end step (a unit of work, an RQ job)"),
+    Setting("EOD_WEEKLY_OFF", str, "", "weekly closed days skipped when the next day opens, e.g. 'sun' or 'sat,sun'"),
     # ---------------------------------------------------------------- counter: teller cash and the CTR
     Setting("LARGE_WITHDRAWAL_PAISE", int, 2_00_000_00, "cash withdrawals above this go to maker-checker"),
     Setting("LARGE_TRANSFER_PAISE", int, 5_00_000_00, "staff transfers above this go to maker-checker"),

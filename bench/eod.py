@@ -2,7 +2,8 @@
 
     python -m bench.eod [--sizes 100000,1000000] [--month-days 30] [--workers 0]
 
-For each size: builds a fresh scratch database ``sahakari_bench`` (see bench/common.py) with
+For each size: builds a fresh scratch database ``sahakari_bench_eod`` (its own, dropped and
+recreated on the BENCH_DATABASE_URL server — see bench/common.py) with
 N savings accounts and their opening balances (bulk SQL, bench.deposits_eod), then times in
 the same run: a plain SQL ``UPDATE`` of the same rows (the reference), the savings
 daily-product step, a whole ordinary day-end (``eod.run_day``: every step, the GL snapshot,
@@ -22,10 +23,29 @@ import sys
 import time
 from datetime import date, timedelta
 
-from bench.common import bench_url, migrated_app
+from bench.common import make_bench_app, scratch_url, server_url
 from bench.deposits_eod import START, _setup
 
 QUARTER_END = date(2026, 6, 30)
+SCRATCH = "sahakari_bench_eod"  # its own scratch database: other benchmarks recreate sahakari_bench
+
+
+def _migrated_app():
+    """Drop and recreate the scratch database SCRATCH (only that name) and migrate it."""
+    from sqlalchemy import create_engine, text
+
+    url = scratch_url(server_url(), SCRATCH)
+    admin = create_engine(scratch_url(url, "postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{SCRATCH}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{SCRATCH}"'))
+    admin.dispose()
+    app = make_bench_app(url)
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+    return app, url
 
 
 def _plain_update() -> float:
@@ -75,8 +95,7 @@ def _workers(k: int, url: str) -> list[subprocess.Popen]:
 def _one_size(n: int, month_days: int, workers: int) -> None:
     from sqlalchemy import text
 
-    url = bench_url()
-    app = migrated_app(url)
+    app, url = _migrated_app()
     if workers:
         app.config["REDIS_URL"] = os.environ["BENCH_REDIS_URL"]
     with app.app_context():

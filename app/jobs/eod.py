@@ -16,6 +16,7 @@ from app.jobs import QUEUES, enqueue, redis_connection
 from app.jobs.context import job
 from app.services import eod
 from app.services.common import Conflict, DomainError
+from app.settings import setting
 
 CHUNK_TIMEOUT = 30 * 60
 RUN_TIMEOUT = 6 * 3600
@@ -137,7 +138,7 @@ def schedule(scheduler) -> None:
     """Register the periodic jobs on an ``rq.cron.CronScheduler`` (worker.py cron)."""
     from app.jobs import maintenance
 
-    hh, mm = str(current_app.config.get("EOD_TIME", "20:30")).split(":")
+    hh, mm = str(setting("EOD_TIME")).split(":")
     scheduler.register(scheduled_day_end, "eod", cron=f"{int(mm)} {int(hh)} * * *", job_timeout=RUN_TIMEOUT)
     scheduler.register(maintenance.seal_audit, "default", interval=300)
     scheduler.register(maintenance.purge_api_records, "default", cron="15 3 * * *")

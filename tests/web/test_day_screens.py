@@ -150,3 +150,17 @@ def test_failed_jobs_lists_and_retries_on_redis(app, client, login, redis_url):
         assert job.id in queue.job_ids
     finally:
         app.config["REDIS_URL"] = None
+
+
+def test_redis_down_refuses_to_start_and_runs_nothing(day_books, client, login, app):
+    _close_test_drawer()
+    login("manager")
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"  # nothing listens there
+    try:
+        refused = client.post("/day/run", data={"business_date": "2026-04-01"}, headers=HX)
+    finally:
+        app.config["REDIS_URL"] = None
+    assert refused.status_code == 409
+    assert "The job queue (Redis) cannot be reached, so the day-end was not started" in refused.get_data(as_text=True)
+    assert db.session.scalar(select(EodRun)) is None
+    assert calendar.current_business_date() == date(2026, 4, 1)

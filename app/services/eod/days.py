@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from flask import current_app
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -16,6 +15,7 @@ from app.money import format_inr
 from app.services import ledger
 from app.services.common import Conflict, ValidationError, approvals, audit
 from app.services.ledger import calendar, coa
+from app.settings import setting
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # Approval requests of the day's work that must be decided before the day closes.
@@ -61,7 +61,7 @@ def remove_holiday(on: date) -> None:
 
 
 def weekly_off() -> set[int]:
-    raw = str(current_app.config.get("EOD_WEEKLY_OFF", "") or "")
+    raw = str(setting("EOD_WEEKLY_OFF") or "")
     return {WEEKDAYS.index(d.strip()[:3].lower()) for d in raw.split(",") if d.strip()[:3].lower() in WEEKDAYS}
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import current_app
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -22,13 +21,14 @@ from app.services import deposits, ledger, loans
 from app.services.common import Conflict
 from app.services.deposits import savings
 from app.services.ledger import calendar
+from app.settings import setting
 
 from . import days
 from .registry import DayStep, id_ranges, register
 
 
 def chunk_size() -> int:
-    return max(1, int(current_app.config.get("EOD_CHUNK_SIZE", 50_000)))
+    return max(1, int(setting("EOD_CHUNK_SIZE")))
 
 
 def _savings_ranges(_on: date) -> list[tuple[int, int]]:
