@@ -53,6 +53,7 @@ def seed(today: date | None = None) -> list[str]:
     from app.services.counter import teller
 
     from . import deposits as demo_deposits
+    from . import loans as demo_loans
     from . import members as demo_members
 
     teller.seed_demo_vault()
@@ -61,6 +62,7 @@ def seed(today: date | None = None) -> list[str]:
         teller.open_drawer(cashier, 0)  # the demo day's cash (fees, shares, deposits) lands here
     extra = demo_members.seed_members()
     extra += demo_deposits.seed_deposits()
+    extra += demo_loans.seed_loans()
     uow.commit()
     lines = ["Demo society ready. DEMO CREDENTIALS (demo data only):"]
     lines += [f"  staff  {role:<10} / {DEMO_PASSWORD}" for role in ROLES]
