@@ -96,7 +96,7 @@ _LOAN_STEPS = (
     ("charge_penal", 32, "Loan penal charges", "daily"),
     ("accrue_interest", 33, "Loan interest accrual", "daily"),
     ("classify_assets", 34, "Loan asset classification", "daily"),
-    ("post_provisions", 35, "Loan provisioning (month end)", "month_end"),
+    ("post_provisions", 35, "Loan provisioning", "daily"),
 )
 for _fn_name, _order, _label, _runs_on in _LOAN_STEPS:
     _fn = getattr(loans, _fn_name, None)
