@@ -14,7 +14,7 @@ from flask import Response, jsonify, request
 from app.blueprints.api import bp
 from app.blueprints.api.auth import api_permission
 from app.blueprints.api.common import domain_problem
-from app.blueprints.api.openapi import api_doc, array, money, obj, ref, schema, string
+from app.blueprints.api.openapi import api_doc, array, integer, money, obj, ref, schema, string
 from app.blueprints.api.openapi import date as date_schema
 from app.money import to_json
 from app.services import reports
@@ -119,3 +119,77 @@ def balance_sheet() -> Response:
         total_liabilities=to_json(bs.total_liabilities),
         total_equity=to_json(bs.total_equity),
     )
+
+
+LOAN_ROW = schema(
+    "LoanOutstandingRow",
+    obj(
+        loan_no=string(),
+        member_no=string(),
+        product_code=string(),
+        outstanding_principal=money(),
+        overdue=money("Unpaid instalments due before the date"),
+        dpd=integer("Days past due"),
+        asset_class=string(enum=["standard", "sma0", "sma1", "sma2", "substandard", "d1", "d2", "d3", "loss"]),
+        provision=money("Provision held against the loan"),
+        required=["loan_no", "member_no", "product_code", "outstanding_principal", "overdue", "dpd", "asset_class",
+                  "provision"],
+    ),
+)  # fmt: skip
+LOAN_LIST = schema(
+    "LoansOutstanding", obj(date=date_schema(), loans=array(LOAN_ROW), total_outstanding=money(), required=["loans"])
+)
+
+
+def _loan_json(r: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "loan_no": r["loan_no"],
+        "member_no": r["member_no"],
+        "product_code": r["product_code"],
+        "outstanding_principal": to_json(r["outstanding_principal"]),
+        "overdue": to_json(r["overdue"]),
+        "dpd": r["dpd"],
+        "asset_class": r["asset_class"],
+        "provision": to_json(r["provision"]),
+    }
+
+
+def _loans(npa_only: bool) -> Response:
+    try:
+        on = reports.parse_date(request.args.get("date"), "date", reports.default_date())
+        rows = reports.loans.outstanding(on, npa_only=npa_only)
+    except DomainError as exc:
+        return domain_problem(exc)
+    return jsonify(
+        date=on.isoformat(),
+        loans=[_loan_json(r) for r in rows],
+        total_outstanding=to_json(sum(r["outstanding_principal"] for r in rows)),
+    )
+
+
+@bp.get("/v1/reports/loans-outstanding")
+@api_doc(
+    "Loans outstanding as of a date",
+    tags=["reports"],
+    description="One row per live loan: outstanding principal, overdue, DPD, asset class and provision.",
+    query={"date": date_schema("Business date (default: the open business date)")},
+    responses={200: ("Every live loan", LOAN_LIST), **ERRORS},
+)
+@api_permission("reports.view")
+def loans_outstanding() -> Response:
+    """Every live loan as of ``date``."""
+    return _loans(npa_only=False)
+
+
+@bp.get("/v1/reports/npa")
+@api_doc(
+    "Non-performing loans as of a date",
+    tags=["reports"],
+    description="The NPA register: loans classified sub-standard, doubtful or loss, with provisions.",
+    query={"date": date_schema("Business date (default: the open business date)")},
+    responses={200: ("Every NPA loan", LOAN_LIST), **ERRORS},
+)
+@api_permission("reports.view")
+def npa() -> Response:
+    """NPA loans as of ``date``."""
+    return _loans(npa_only=True)
