@@ -67,7 +67,7 @@ def test_verify_passes_when_snapshots_equal_the_lines(books):
     assert report.ok, report.problems
 
 
-def test_verify_reports_a_tampered_snapshot(app, books):
+def test_verify_reports_a_tampered_snapshot(runner, books):
     _two_days_with_snapshot()
     cash = gl(coa.VAULT_CASH)
     db.session.execute(
@@ -83,7 +83,7 @@ def test_verify_reports_a_tampered_snapshot(app, books):
         for p in report.problems
     ), report.problems
     # The CLI says so too and exits 1.
-    result = app.test_cli_runner().invoke(args=["ledger", "verify"])
+    result = runner.invoke(args=["ledger", "verify"])
     assert result.exit_code == 1 and "snapshot 2026-04-01 for GL 1101" in result.output
 
 

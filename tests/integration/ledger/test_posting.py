@@ -251,14 +251,14 @@ def test_every_posting_is_audited_with_balances(books):
     assert row.hash is not None
 
 
-def test_verify_names_a_cached_balance_that_disagrees(app, books):
+def test_verify_names_a_cached_balance_that_disagrees(runner, books):
     sb = new_account("savings", opening_paise=5000)
     sb.balance_paise = 5001  # tamper with the cache, bypassing the posting service
     db.session.commit()
     report = ledger.verify()
     assert not report.ok
     assert f"account {sb.account_no}: cached balance 5001 but its lines sum to 5000" in report.problems[0]
-    result = app.test_cli_runner().invoke(args=["ledger", "verify"])
+    result = runner.invoke(args=["ledger", "verify"])
     assert result.exit_code == 1 and sb.account_no in result.output
 
 
@@ -275,8 +275,7 @@ def test_trial_balance_snapshot_equals_lines(books):
     assert sum(d for d, _ in live.values()) == sum(c for _, c in live.values()) == 251000
 
 
-def test_cli_open_close_day_and_verify(app):
-    runner = app.test_cli_runner()
+def test_cli_open_close_day_and_verify(runner):
     assert "added" in runner.invoke(args=["ledger", "seed-coa"]).output
     assert runner.invoke(args=["ledger", "open-day", "--date", "2026-05-04"]).exit_code == 0
     assert calendar.current_business_date() == date(2026, 5, 4)
