@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import secrets
+import textwrap
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -24,7 +25,9 @@ from pathlib import Path
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from markupsafe import Markup, escape
 from sqlalchemy import func, select
+from xhtml2pdf import pisa
 
 from app.extensions import db
 from app.models.base import utcnow
@@ -33,12 +36,19 @@ from app.models.ledger import Account, JournalEntry, JournalLine
 from app.models.members import Member
 from app.models.portal import StatementFile
 from app.models.users import Branch
+from app.money import format_plain
 from app.services.common import NotFound, ValidationError, audit
 from app.settings import setting
 
 from . import passbook
 
-ROWS_PER_TABLE = 40  # xhtml2pdf lays out short tables much faster than one long one
+ROWS_PER_BLOCK = 60
+# Transactions print as fixed-width text blocks, not as an HTML table: xhtml2pdf lays out a
+# 1,000-row table in ~9 s, the same rows as preformatted text (spaces made non-breaking, so
+# each line is one text fragment) in under 1 s. Column widths in characters:
+COLUMNS = (("date", 10), ("narration", 44), ("debit", 15), ("credit", 15), ("balance", 17))
+NBSP = "\u00a0"
+CHAR_PT = 4.5  # Courier at 7.5 pt: 0.6 em a character
 STATIC = Path(__file__).resolve().parents[2] / "static"
 FONT = STATIC / "fonts" / "Lohit-Devanagari.ttf"
 LOGO = STATIC / "portal" / "logo.png"
@@ -83,14 +93,38 @@ class Rendered:
     lines: int
 
 
-def _chunks(items: list, size: int) -> list[list]:
-    return [items[i : i + size] for i in range(0, len(items), size)] or [[]]
+def _amount(paise: int) -> str:
+    return format_plain(paise) if paise else ""
+
+
+def text_lines(lines: list[passbook.StatementLine]) -> list[str]:
+    """Each transaction as fixed-width text (a long narration wraps onto the next lines)."""
+    widths = dict(COLUMNS)
+    out: list[str] = []
+    for ln in lines:
+        narration = textwrap.wrap(ln.narration or "", widths["narration"]) or [""]
+        out.append(
+            ln.business_date.strftime("%d-%m-%Y")
+            + "  "
+            + narration[0].ljust(widths["narration"])
+            + _amount(ln.debit_paise).rjust(widths["debit"])
+            + _amount(ln.credit_paise).rjust(widths["credit"])
+            + format_plain(ln.balance_paise).rjust(widths["balance"])
+        )
+        out.extend(" " * (widths["date"] + 2) + more for more in narration[1:])
+    return out
+
+
+def _blocks(lines: list[str], size: int = ROWS_PER_BLOCK) -> list[Markup]:
+    """Blocks of escaped text lines with non-breaking spaces, ready for ``<pre>``."""
+    return [
+        Markup("\n".join(str(escape(t)).replace(" ", NBSP) for t in lines[i : i + size]))
+        for i in range(0, len(lines), size)
+    ]
 
 
 def render_pdf(account: Account, start: date, end: date, *, language: str = "en") -> Rendered:
     """The statement of ``account`` for ``start``..``end`` as PDF bytes, labels in ``language``."""
-    from xhtml2pdf import pisa  # heavy import; only PDF makers need it
-
     first, lines = passbook.all_lines(account, start, end)
     member = db.session.get(Member, account.member_id) if account.member_id else None
     branch = db.session.get(Branch, account.branch_id) if account.branch_id else None
@@ -104,7 +138,9 @@ def render_pdf(account: Account, start: date, end: date, *, language: str = "en"
             start=start,
             end=end,
             stmt=first,
-            tables=_chunks(lines, ROWS_PER_TABLE),
+            blocks=_blocks(text_lines(lines)),
+            char_pt=CHAR_PT,
+            columns=COLUMNS,
             count=len(lines),
             font=FONT.as_posix(),
             logo=LOGO.as_posix() if LOGO.exists() else None,

@@ -54,3 +54,15 @@ def sign_in(client, mobile: str, password: str = PASSWORD):
     assert done.status_code == 302, done.get_data(as_text=True)
     db.session.expire_all()
     return done
+
+
+def account_of(member, *, kind: str = "savings", opening_paise: int = 0, status: str = "active"):
+    """A member account funded from vault cash through the ledger (needs the ``books`` fixture)."""
+    from tests.conftest import new_account
+
+    account = new_account(kind, opening_paise=opening_paise)
+    account.member_id = member.id
+    account.title = member.name
+    account.status = status
+    uow.commit()
+    return account
