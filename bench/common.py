@@ -16,7 +16,8 @@ from sqlalchemy import create_engine, text
 DEFAULT_SERVER_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 SCRATCH_DB = "sahakari_bench"
 PGBENCH_DB = "sahakari_pgbench"
-SCRATCH_NAMES = frozenset({SCRATCH_DB, PGBENCH_DB})
+REPORTS_DB = "sahakari_bench_reports"  # bench.reports
+SCRATCH_NAMES = frozenset({SCRATCH_DB, PGBENCH_DB, REPORTS_DB})
 HELP_EPILOG = (
     "Database: BENCH_DATABASE_URL names the PostgreSQL server only (default "
     f"{DEFAULT_SERVER_URL}); the benchmark drops and recreates its own scratch databases "
