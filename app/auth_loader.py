@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from flask_login import current_user
+
 from app.extensions import db
 from app.models.users import StaffUser
 
@@ -33,3 +35,8 @@ def load_user(user_id: str) -> Any:
     if loader is None or not raw.isdigit():
         return None
     return loader(int(raw))
+
+
+def current_staff() -> StaffUser:
+    """The signed-in staff user as the model row (services want the row, not Flask-Login's proxy)."""
+    return current_user._get_current_object()  # type: ignore[attr-defined]

@@ -151,6 +151,7 @@ _DECLARED: tuple[Setting, ...] = (
     Setting("EOD_WEEKLY_OFF", str, "", "weekly closed days skipped when the next day opens, e.g. 'sun' or 'sat,sun'"),
     # ---------------------------------------------------------------- counter: teller cash and the CTR
     Setting("LARGE_WITHDRAWAL_PAISE", int, 2_00_000_00, "cash withdrawals above this go to maker-checker"),
+    Setting("LARGE_CASH_DEPOSIT_PAISE", int, 10_00_000_00, "a single cash deposit above this goes to maker-checker"),
     Setting("LARGE_TRANSFER_PAISE", int, 5_00_000_00, "staff transfers above this go to maker-checker"),
     Setting("CASH_PAN_THRESHOLD_PAISE", int, 50_000_00, "cash per member per day from which PAN or Form 60 is needed"),
     Setting(
@@ -182,13 +183,6 @@ _DECLARED: tuple[Setting, ...] = (
     Setting("YEAR_END_FUNDS", str, "3200:25,3303:1", "proposed appropriation: GL code:% of net profit, comma-separated"),
     Setting("DIVIDEND_PRO_RATA", bool, True, "dividend pro-rated by the whole months each share was held"),
     Setting("DIVIDEND_MODE", str, "sb", "dividend credited to the member's 'sb' account, or held 'payable'"),
-)
-
-SETTINGS: dict[str, Setting] = {s.name: s for s in _DECLARED}
-
-
-def setting(name: str) -> Any:
-    """The current value of a declared setting: the app's config value (converted), else the default.
     # ---------------------------------------------------------------- loans: provisions, security, exposure
     Setting("PROVISION_STANDARD_BP", int, 40, "provision on standard loans, basis points of the outstanding"),
     Setting("PROVISION_SUBSTANDARD_BP", int, 1000, "provision on sub-standard loans, basis points"),
@@ -202,6 +196,13 @@ def setting(name: str) -> Any:
     Setting("LOAN_SHARE_MULTIPLE", int, 20, "personal loans at most this multiple of the member's share capital"),
     Setting("GUARANTOR_MAX_GUARANTEES", int, 3, "live loans one member may guarantee at a time"),
     Setting("LOAN_MAX_AGE_AT_MATURITY", int, 70, "oldest age of a borrower at the loan's last instalment"),
+)
+
+SETTINGS: dict[str, Setting] = {s.name: s for s in _DECLARED}
+
+
+def setting(name: str) -> Any:
+    """The current value of a declared setting: the app's config value (converted), else the default.
 
     Raises KeyError for a name not declared in SETTINGS. Outside an app context, the default.
     """

@@ -142,6 +142,7 @@ def test_not_a_period_end_and_interest_free_products(books):
 
 def test_tds_on_savings_interest_when_the_setting_is_on(books, app):
     app.config["SB_INTEREST_TDS"] = True
+    app.config["LARGE_CASH_DEPOSIT_PAISE"] = 2_00_00_000_00  # the ₹1 crore opening below is taken in cash
     product("SBX", "savings", [{"rate": "4.00"}])
     rich = open_sb(member(name="Ratan Shah", pan="ABCPS1234K"), 1_00_00_000_00)  # ₹1 crore from 01-04
     small = open_sb(member(name="Kiran Joshi", pan="ABCPJ1234K"), 10_000_00)  # ₹10,000 from 01-04

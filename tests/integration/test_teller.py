@@ -237,6 +237,71 @@ def test_large_withdrawal_waits_for_a_different_approver(staff):
     assert entry_count() == before + 1
 
 
+def test_large_cash_deposit_waits_for_a_different_approver(staff):
+    """Issue 15: a cash deposit above LARGE_CASH_DEPOSIT_PAISE (₹10 lakh) went straight in."""
+    kiran, meera = staff["cashier"], staff["manager"]
+    drawer = open_drawer(kiran)
+    sb = member_account()
+    before = entry_count()
+    key = "counter:big-deposit"
+    result = teller.cash_deposit(drawer, sb, 10_00_000_50, cashier=kiran, idempotency_key=key)
+    uow.commit()
+    assert result.pending and result.approval.kind == "teller.deposit"
+    assert result.approval.amount_paise == 10_00_000_50
+    assert entry_count() == before and sb.balance_paise == 0
+    assert db.session.scalar(select(func.count()).select_from(CashTransaction)) == 0
+    again = teller.cash_deposit(drawer, sb, 10_00_000_50, cashier=kiran, idempotency_key=key)
+    assert again.pending and again.replayed and again.approval.id == result.approval.id
+    assert not approvals.can_decide(result.approval, kiran)
+    assert not approvals.can_decide(result.approval, staff["cashier2"])
+    assert approvals.can_decide(result.approval, meera)
+    with pytest.raises(PermissionDenied, match="different user"):
+        approvals.approve(result.approval.id, checker=kiran)
+    db.session.rollback()
+    req = approvals.approve(result.approval.id, checker=meera)
+    uow.commit()
+    assert req.status == "approved" and entry_count() == before + 1
+    entry = db.session.get(JournalEntry, req.result["entry_id"])
+    assert entry.posted_by_id == kiran.id and entry.approved_by_id == meera.id
+    assert lines_of(entry) == [
+        (coa.TELLER_CASH, drawer.account_id, 10_00_000_50, 0),
+        (coa.SB_DEPOSITS, sb.id, 0, 10_00_000_50),
+    ]
+    txn = db.session.scalar(select(CashTransaction).where(CashTransaction.entry_id == entry.id))
+    assert (txn.direction, txn.amount_paise, txn.approved_by_id) == ("in", 10_00_000_50, meera.id)
+    db.session.refresh(sb)
+    assert sb.balance_paise == 10_00_000_50
+    assert not approvals.can_decide(req, meera)  # decided
+
+
+def test_cash_deposit_at_the_large_threshold_posts_at_once(staff):
+    drawer = open_drawer(staff["cashier"])
+    sb = member_account()
+    result = teller.cash_deposit(drawer, sb, 10_00_000_00, cashier=staff["cashier"])
+    uow.commit()
+    assert result.entry is not None and not result.pending
+    assert sb.balance_paise == 10_00_000_00
+
+
+def test_large_cash_outside_the_counter_is_refused(staff, app):
+    """Cash taken for another domain (an opening, shares) above the threshold must go through the counter."""
+    drawer = open_drawer(staff["cashier"])
+    sb = member_account()
+    before = entry_count()
+    with pytest.raises(ValidationError, match="needs a manager's approval at the counter"):
+        teller.receive_cash(
+            sb, 10_00_000_50, [ledger.Line.cr(sb, 10_00_000_50)], cashier=staff["cashier"], narration="Shares"
+        )
+    db.session.rollback()
+    assert entry_count() == before
+    app.config["LARGE_CASH_DEPOSIT_PAISE"] = 20_00_000_00
+    done = teller.receive_cash(
+        sb, 10_00_000_50, [ledger.Line.cr(sb, 10_00_000_50)], cashier=staff["cashier"], narration="Shares"
+    )
+    uow.commit()
+    assert done.entry is not None and done.txn.drawer_id == drawer.id
+
+
 def test_withdrawal_at_threshold_is_not_sent_for_approval(staff):
     drawer = open_drawer(staff["cashier"], 3_00_000_00)
     sb = member_account(opening_paise=3_00_000_00)
@@ -269,11 +334,21 @@ def test_cash_of_50000_needs_pan_or_form60(staff):
     ok = teller.cash_deposit(drawer, no_pan, 50_000_00, cashier=kiran, form60_ref="F60/2026/0007")
     uow.commit()
     assert ok.txn.id_proof == "form60" and ok.txn.form60_ref == "F60/2026/0007"
-    # PAN on file, or Form 60 on file: no prompt.
+    # PAN on file: no prompt.
     with_pan = member_account()
     assert teller.cash_deposit(drawer, with_pan, 75_000_00, cashier=kiran).txn.id_proof == "pan"
+    uow.commit()
+    # The Form 60 in the KYC file covers the account opening only (Rule 114B): this cash needs
+    # its own Form 60 — refused without one, posted with its reference.
     on_file = member_account(pan=False, form60=True)
-    assert teller.cash_deposit(drawer, on_file, 75_000_00, cashier=kiran).txn.id_proof == "form60"
+    before = entry_count()
+    with pytest.raises(teller.IdentityProofRequired, match="covers the account opening only") as exc:
+        teller.cash_deposit(drawer, on_file, 75_000_00, cashier=kiran)
+    assert exc.value.field == "form60_ref"
+    db.session.rollback()
+    assert entry_count() == before
+    own = teller.cash_deposit(drawer, on_file, 75_000_00, cashier=kiran, form60_ref="F60/2026/0008")
+    assert (own.txn.id_proof, own.txn.form60_ref) == ("form60", "F60/2026/0008")
     uow.commit()
     # Withdrawals follow the same rule.
     with pytest.raises(teller.IdentityProofRequired):

@@ -145,7 +145,9 @@ def test_loan_hook_books_credit_lines(clerk):
     def repayment(account, amount):  # ₹100 penal charge first, the rest principal
         return [Line.cr(coa.INCOME_PENAL, 100_00, "Penal charge"), Line.cr(account, amount - 100_00, "Principal")]
 
-    with deposit_rules.override("loan", credit_check=lambda account, amount: None, lines=repayment):
+    with deposit_rules.override(
+        "loan", credit_check=lambda account, amount: None, lines=repayment, after=lambda *args: None
+    ):
         result = transfers.transfer(sb, loan, 5_000_00, maker=clerk)
         uow.commit()
     assert lines_of(result.entry) == [

@@ -11,13 +11,15 @@ from decimal import Decimal as D
 import pytest
 
 from app.services.deposits import (
-    TDS_THRESHOLD_PAISE,
-    TDS_THRESHOLD_SENIOR_PAISE,
     financial_year,
     financial_year_bounds,
     tds_on_credit,
     tds_threshold,
 )
+from app.settings import SETTINGS
+
+TDS_THRESHOLD_PAISE = SETTINGS["TDS_THRESHOLD_PAISE"].default
+TDS_THRESHOLD_SENIOR_PAISE = SETTINGS["TDS_THRESHOLD_SENIOR_PAISE"].default
 
 R = 100  # paise per rupee
 GENERAL = 50_000 * R

@@ -1,7 +1,7 @@
 """Staff screens: the maker-checker approval queue (pending, my requests, recently decided).
 
-The approval service decides who may approve what (maker ≠ checker, per-kind
-permission); this screen only shows the queue and forwards decisions. Decisions are
+The approval service decides who may approve what (``approvals.can_decide``: maker ≠
+checker, per-kind permission); this screen and the templates ask it, then forward decisions. Decisions are
 inline HTMX posts that swap the request's row and raise a toast; without JavaScript they
 are plain form posts that redirect back to the queue.
 """
@@ -17,6 +17,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
 from app import navigation
+from app.auth_loader import current_staff
 from app.blueprints.staff import bp
 from app.extensions import db
 from app.models.approvals import ApprovalRequest
@@ -24,7 +25,7 @@ from app.models.base import UTC, utcnow
 from app.models.users import StaffUser
 from app.navigation import NavItem
 from app.pagination import paginate
-from app.permissions import PERMISSIONS, has_permission, permission_required
+from app.permissions import has_permission, permission_required
 from app.services.common import DomainError, approvals, uow
 from app.web import is_htmx, render, toast
 
@@ -33,26 +34,10 @@ navigation.add(NavItem("Approvals", "staff.approvals", "approvals.view"), before
 TABS = {"pending": "Pending", "mine": "My requests", "decided": "Recently decided"}
 
 
-def _me() -> StaffUser:
-    return current_user._get_current_object()  # type: ignore[attr-defined]
-
-
 def kind_label(kind: str) -> str:
     """The human label of an approval kind (its code when no handler is registered)."""
     handler = approvals.HANDLERS.get(kind)
     return handler.label if handler else kind
-
-
-def can_decide(user: Any, req: ApprovalRequest) -> bool:
-    """Whether ``user`` may approve or reject ``req`` (mirrors the service's own checks)."""
-    handler = approvals.HANDLERS.get(req.kind)
-    return (
-        handler is not None
-        and req.status == "pending"
-        and req.maker_id != user.id
-        and has_permission(user, "approvals.decide")
-        and user.role in PERMISSIONS[handler.permission]
-    )
 
 
 def age(moment: datetime | None, now: datetime | None = None) -> str:
@@ -79,15 +64,17 @@ def pending_counts(user: Any) -> dict[str, int]:
     mine = 0
     if has_permission(user, "approvals.decide"):
         for kind, maker_id, n in rows:
-            handler = approvals.HANDLERS.get(kind)
-            if maker_id != user.id and handler is not None and user.role in PERMISSIONS[handler.permission]:
+            if approvals.can_decide(ApprovalRequest(kind=kind, maker_id=maker_id, status="pending"), user):
                 mine += n
     return {"pending": total, "for_me": mine}
 
 
 @bp.app_context_processor
 def _approval_globals() -> dict[str, Any]:
-    return {"approval_counts": lambda: pending_counts(current_user)}
+    return {
+        "approval_counts": lambda: pending_counts(current_user),
+        "can_decide": lambda req: approvals.can_decide(req, current_user),
+    }
 
 
 def _query(tab: str, kind: str | None, user: StaffUser) -> Select:
@@ -110,7 +97,7 @@ def _row_context() -> dict[str, Any]:
 
     return {
         "kind_label": kind_label,
-        "decidable": lambda req: can_decide(current_user, req),
+        "decidable": lambda req: approvals.can_decide(req, current_user),
         "age": age,
         "gl_names": ledger_reports.gl_names(),
     }
@@ -124,7 +111,7 @@ def _page(error: str | None = None, status: int = 200) -> Response:
         page_no = max(1, int(request.args.get("page", 1)))
     except ValueError:
         page_no = 1
-    page = paginate(_query(tab, kind, _me()), page_no)
+    page = paginate(_query(tab, kind, current_staff()), page_no)
     return render(
         "staff/approvals.html",
         status=status,
@@ -157,7 +144,7 @@ def _result_text(req: ApprovalRequest) -> str:
 
 def _decide(request_id: int, action: str) -> Response:
     req = approvals.get(request_id)  # NotFound → 404
-    me = _me()
+    me = current_staff()
     note = (request.form.get("note") or "").strip()
     try:
         if action == "approve":

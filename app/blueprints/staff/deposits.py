@@ -12,33 +12,36 @@ from datetime import date
 from typing import Any
 
 from flask import Response, abort, current_app, flash, make_response, redirect, request, url_for
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import or_, select
 from wtforms import (
-    BooleanField,
-    HiddenField,
     SelectChoice,
-    SelectField,
-    SelectMultipleField,
-    StringField,
-    TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional
 
 from app import navigation
+from app.auth_loader import current_staff
+from app.blueprints.forms import amount_of
 from app.blueprints.staff import bp
+from app.blueprints.staff.deposit_forms import (
+    KIND_CHOICES,
+    STATUS_CHOICES,
+    CloseForm,
+    OpenForm,
+    ProductForm,
+    RatesForm,
+    StatusForm,
+    TdsFormForm,
+)
 from app.blueprints.staff.teller_forms import new_nonce
 from app.extensions import db
 from app.models.deposits import DEPOSIT_KINDS, FD_PAYOUTS, MATURITY_ACTIONS, DepositAccount, DepositProduct, rate_of
 from app.models.ledger import Account
 from app.models.members import Member
-from app.models.users import StaffUser
-from app.money import MoneyError, format_plain, parse_amount
+from app.money import format_plain
 from app.navigation import NavItem
 from app.pagination import paginate
 from app.permissions import permission_required
-from app.services import deposits
+from app.services import deposits, ledger, members
 from app.services.common import DomainError, ValidationError, uow
 from app.services.deposits import fixed as fixed_deposits
 from app.services.deposits import interest, passbook, savings, tds
@@ -50,48 +53,12 @@ navigation.add(NavItem("Deposit accounts", "staff.deposit_accounts", "accounts.v
 navigation.add(NavItem("Deposit products", "staff.deposit_products", "products.manage"), before="ledger.index")
 navigation.add(NavItem("TDS (194A)", "staff.tds_register", "reports.view"), before="ledger.index")
 
-KIND_CHOICES = [("savings", "Savings (SB)"), ("fd", "Fixed deposit"), ("rd", "Recurring deposit")]
-PAYOUT_CHOICES = [(p, fixed_deposits.PAYOUT_LABELS[p].capitalize()) for p in FD_PAYOUTS]
-ACTION_CHOICES = [("credit_sb", "Credit to savings account"), ("auto_renew", "Renew automatically")]
-STATUS_CHOICES = [
-    ("", "Any status"),
-    ("active", "Active"),
-    ("dormant", "Dormant"),
-    ("frozen", "Frozen"),
-    ("closed", "Closed"),
-]
-
-
-def _me() -> StaffUser:
-    return current_user._get_current_object()  # type: ignore[attr-defined]
-
-
-def _today() -> date:
-    return calendar.business_date_or_none() or date.today()
-
-
 def _date_arg(name: str) -> date | None:
     raw = (request.values.get(name) or "").strip()
     try:
         return date.fromisoformat(raw) if raw else None
     except ValueError:
         return None
-
-
-def _money(form: FlaskForm, name: str, *, required: bool = False) -> int:
-    """A rupee amount from a form field as paise; a field error (and 0) when it is not valid."""
-    field = getattr(form, name)
-    raw = (field.data or "").strip()
-    if not raw:
-        if required:
-            field.errors = [*field.errors, "Enter an amount."]
-        return 0
-    try:
-        return parse_amount(raw, field=field.label.text)
-    except MoneyError as exc:
-        message = str(exc).split(": ", 1)[-1]
-        field.errors = [*field.errors, message[:1].upper() + message[1:] + "."]
-        return 0
 
 
 def _whole(form: FlaskForm, name: str) -> int:
@@ -103,107 +70,6 @@ def _whole(form: FlaskForm, name: str) -> int:
         field.errors = [*field.errors, "A whole number."]
         return 0
     return int(raw)
-
-
-# ---------------------------------------------------------------- forms
-
-
-class OpenForm(FlaskForm):
-    member_no = StringField("Member number", validators=[Length(max=20)], render_kw={"autocomplete": "off"})
-    kind = SelectField("Account type", choices=select_choices(KIND_CHOICES), default="savings")
-    product_code = SelectField("Product", choices=[], validate_choice=False)
-    amount = StringField("Amount (₹)", render_kw={"inputmode": "decimal"})
-    months = StringField("Months", render_kw={"inputmode": "numeric"})
-    days = StringField("Days", render_kw={"inputmode": "numeric"})
-    installment = StringField("Monthly instalment (₹)", render_kw={"inputmode": "decimal"})
-    payout = SelectField("Interest payout", choices=select_choices(PAYOUT_CHOICES), default="cumulative")
-    maturity_action = SelectField("At maturity", choices=select_choices(ACTION_CHOICES), default="credit_sb")
-    funding_mode = SelectField(
-        "Funded by", choices=select_choices([("cash", "Cash"), ("transfer", "Transfer from savings")]), default="cash"
-    )
-    from_account = StringField("From savings account", validators=[Length(max=20)])
-    payout_account = StringField("Payout / maturity savings account", validators=[Length(max=20)])
-    si_account = StringField("Standing instruction from savings account", validators=[Length(max=20)])
-    joint_holders = StringField("Joint holders (member numbers, comma-separated)", validators=[Length(max=100)])
-    nominee_id = SelectField("Nominee", choices=select_choices([("", "None")]), validate_choice=False)
-    form60_ref = StringField(
-        "Form 60 reference (cash of ₹50,000+ without PAN)", validators=[Optional(), Length(max=40)]
-    )
-    nonce = HiddenField(validators=[DataRequired(message="The form expired; open it again."), Length(max=40)])
-
-
-class StatusForm(FlaskForm):
-    action = SelectField(
-        "Action", choices=select_choices([("freeze", "Freeze"), ("unfreeze", "Unfreeze")]), default="freeze"
-    )
-    reason = StringField("Reason", validators=[Length(max=200)])
-
-
-class CloseForm(FlaskForm):
-    mode = SelectField(
-        "Pay out", choices=select_choices([("transfer", "To savings account"), ("cash", "In cash")]), default="transfer"
-    )
-    to_account = StringField("Savings account", validators=[Length(max=20)])
-    form60_ref = StringField(
-        "Form 60 reference (cash of ₹50,000+ without PAN)", validators=[Optional(), Length(max=40)]
-    )
-    reason = StringField("Reason", validators=[Length(max=200)])
-    confirm = BooleanField("I have checked the figures with the member")
-
-
-class ProductForm(FlaskForm):
-    code = StringField("Code", validators=[Length(max=12)])
-    prefix = StringField("Account prefix (2–4 letters)", validators=[Length(max=4)])
-    name = StringField("Name", validators=[Length(max=120)])
-    kind = SelectField("Type", choices=select_choices(KIND_CHOICES), default="savings")
-    description = StringField("Description", validators=[Optional(), Length(max=255)])
-    is_default = BooleanField("Default product of its type")
-    # savings
-    min_balance = StringField("Minimum balance (₹)")
-    min_balance_charge = StringField("Charge when the average balance is below it (₹ per period)")
-    min_opening = StringField("Minimum opening deposit (₹)")
-    interest_frequency = SelectField(
-        "Interest credited",
-        choices=select_choices([("quarterly", "Quarterly"), ("half_yearly", "Half-yearly")]),
-        default="quarterly",
-    )
-    interest_free = BooleanField("Interest-free")
-    # fd
-    min_amount = StringField("Minimum deposit (₹)")
-    max_amount = StringField("Maximum deposit (₹, blank = none)")
-    min_days = StringField("Shortest tenure (days)")
-    max_days = StringField("Longest tenure (days)")
-    payouts = SelectMultipleField("Payout options", choices=select_choices(PAYOUT_CHOICES))
-    maturity_actions = SelectMultipleField("Maturity actions", choices=select_choices(ACTION_CHOICES))
-    premature_penalty = StringField("Premature closure penalty (% p.a.)")
-    # rd
-    min_installment = StringField("Minimum instalment (₹)")
-    installment_multiple = StringField("Instalment in multiples of (₹)")
-    min_months = StringField("Shortest tenure (months)")
-    max_months = StringField("Longest tenure (months)")
-    missed_fee = StringField("Fee per late instalment (₹)")
-    grace_days = StringField("Grace days after the due date")
-    # rate card
-    rates = TextAreaField("Rate card", render_kw={"rows": 6})
-    effective_from = StringField("Rates effective from", render_kw={"type": "date"})
-
-
-class RatesForm(FlaskForm):
-    rates = TextAreaField("New rate card", render_kw={"rows": 6})
-    effective_from = StringField("Effective from", render_kw={"type": "date"})
-
-
-class TdsFormForm(FlaskForm):
-    member_no = StringField("Member number", validators=[Length(max=20)])
-    fy = StringField("Financial year", validators=[Length(max=7)], render_kw={"placeholder": "2026-27"})
-    form = SelectField(
-        "Form",
-        choices=select_choices([("15G", "Form 15G (below 60)"), ("15H", "Form 15H (60 and above)")]),
-        default="15G",
-    )
-    received_on = StringField("Received on", render_kw={"type": "date"})
-    reference = StringField("UIN / reference", validators=[Optional(), Length(max=40)])
-    estimated_income = StringField("Estimated income declared (₹)")
 
 
 # ---------------------------------------------------------------- accounts list
@@ -269,8 +135,8 @@ def _member_or_none(member_no: str | None) -> Member | None:
 
 
 def _open_request(form: OpenForm) -> deposits.OpenRequest | None:
-    amount = _money(form, "amount")
-    installment = _money(form, "installment")
+    amount = amount_of(form.amount)
+    installment = amount_of(form.installment)
     months, days = _whole(form, "months"), _whole(form, "days")
     if any(getattr(form, f).errors for f in ("amount", "installment", "months", "days")):
         return None
@@ -306,6 +172,7 @@ def _open_page(form: OpenForm, status: int = 200, preview: Any = None) -> Respon
         form=form,
         member=member,
         member_accounts=deposits.member_accounts(member) if member else [],
+        eligibility=members.eligibility_problem(member) if member else None,
         preview=preview,
     )
 
@@ -327,7 +194,8 @@ def deposit_open():
     if req is None:
         return _open_page(form, 422)
     try:
-        account = deposits.open_account(req, by=_me(), idempotency_key=f"open:{_me().id}:{form.nonce.data}")
+        me = current_staff()
+        account = deposits.open_account(req, by=me, idempotency_key=f"open:{me.id}:{form.nonce.data}")
     except DomainError as exc:
         db.session.rollback()
         _place_open_error(form, exc)
@@ -397,6 +265,7 @@ def deposit_member_lookup():
         member=member,
         member_no=request.args.get("member_no", ""),
         member_accounts=deposits.member_accounts(member) if member else [],
+        eligibility=members.eligibility_problem(member) if member else None,
         form=form,
     )
 
@@ -406,7 +275,7 @@ def deposit_member_lookup():
 
 def _account_context(account: Account) -> dict[str, Any]:
     da = deposits.deposit_of(account)
-    today = _today()
+    today = ledger.business_date_or_today()
     ctx: dict[str, Any] = {
         "account": account,
         "da": da,
@@ -459,7 +328,7 @@ def deposit_status(account_no: str):
     account = deposits.get_account(account_no)
     form = StatusForm()
     try:
-        req = deposits.submit_status_change(account, form.action.data, form.reason.data or "", maker=_me())
+        req = deposits.submit_status_change(account, form.action.data, form.reason.data or "", maker=current_staff())
     except DomainError as exc:
         db.session.rollback()
         ctx = _account_context(account)
@@ -481,7 +350,7 @@ def deposit_status(account_no: str):
 def deposit_reactivate(account_no: str):
     """Bring a dormant account back to active."""
     account = deposits.get_account(account_no)
-    deposits.reactivate(account, reason=request.form.get("reason", ""), by=_me())
+    deposits.reactivate(account, reason=request.form.get("reason", ""), by=current_staff())
     uow.commit()
     flash(f"Account {account.account_no} is active again.", "success")
     return redirect(url_for("staff.deposit_account", account_no=account.account_no))
@@ -501,7 +370,7 @@ def deposit_close(account_no: str):
     try:
         entries = deposits.close_account(
             account, mode=form.mode.data, to_account_no=(form.to_account.data or "").strip() or None,
-            reason=form.reason.data or "", by=_me(), form60_ref=(form.form60_ref.data or "").strip() or None,
+            reason=form.reason.data or "", by=current_staff(), form60_ref=(form.form60_ref.data or "").strip() or None,
         )  # fmt: skip
     except DomainError as exc:
         db.session.rollback()
@@ -576,7 +445,7 @@ def deposit_passbook_print(account_no: str):
 @permission_required("products.manage")
 def deposit_products():
     """Deposit products with their rate in force and pending changes."""
-    today = _today()
+    today = ledger.business_date_or_today()
     rows = [(p, deposits.rate_card(p, today)) for p in deposits.products()]
     return render("staff/deposits/products.html", rows=rows, pending=deposits.pending_product_changes(), today=today)
 
@@ -589,11 +458,13 @@ _SETTING_FIELDS = {
 
 
 def _settings_from(form: ProductForm, kind: str) -> dict[str, Any]:
+    """The product settings typed on the form; a blank field takes the kind's default."""
     out: dict[str, Any] = {}
+    defaults = deposits.kinds.get(kind).default_settings()
     for key, name in _SETTING_FIELDS.get(kind, {}).items():
         raw = (getattr(form, name).data or "").strip()
         if raw or key != "max_amount_paise":
-            out[key] = _money(form, name) if raw else 0
+            out[key] = amount_of(getattr(form, name)) if raw else 0
         else:
             out[key] = None
     if kind == "savings":
@@ -601,18 +472,18 @@ def _settings_from(form: ProductForm, kind: str) -> dict[str, Any]:
         out["interest_free"] = bool(form.interest_free.data)
     elif kind == "fd":
         out.update(
-            min_days=form.min_days.data or 7,
-            max_days=form.max_days.data or 3650,
+            min_days=form.min_days.data or defaults["min_days"],
+            max_days=form.max_days.data or defaults["max_days"],
             payouts=form.payouts.data or [],
             maturity_actions=form.maturity_actions.data or [],
-            premature_penalty=form.premature_penalty.data or "1.00",
+            premature_penalty=form.premature_penalty.data or defaults["premature_penalty"],
         )
     else:
         out.update(
-            min_months=form.min_months.data or 6,
-            max_months=form.max_months.data or 120,
-            grace_days=form.grace_days.data or 0,
-            premature_penalty=form.premature_penalty.data or "1.00",
+            min_months=form.min_months.data or defaults["min_months"],
+            max_months=form.max_months.data or defaults["max_months"],
+            grace_days=form.grace_days.data or defaults["grace_days"],
+            premature_penalty=form.premature_penalty.data or defaults["premature_penalty"],
         )
     return out
 
@@ -643,7 +514,7 @@ def deposit_product_new():
     """Propose a new deposit product (a checker approves it)."""
     form = ProductForm()
     if request.method == "GET":
-        form.effective_from.data = _today().isoformat()
+        form.effective_from.data = ledger.business_date_or_today().isoformat()
         form.payouts.data = list(FD_PAYOUTS)
         form.maturity_actions.data = list(MATURITY_ACTIONS)
         return render("staff/deposits/product_new.html", form=form)
@@ -660,7 +531,7 @@ def deposit_product_new():
                 "description": form.description.data, "is_default": form.is_default.data, "settings": settings,
                 "rates": rates, "effective_from": form.effective_from.data,
             },
-            maker=_me(),
+            maker=current_staff(),
         )  # fmt: skip
     except DomainError as exc:
         db.session.rollback()
@@ -684,7 +555,7 @@ def _product_page(
         form = ProductForm()
         _fill_product_form(form, product)
     if rates_form is None:
-        today = _today()
+        today = ledger.business_date_or_today()
         rates_form = RatesForm(effective_from=(today + date.resolution).isoformat())
         rates_form.rates.data = deposits.rate_card_text(product.kind, deposits.rate_card(product, today))
     return render(
@@ -719,7 +590,7 @@ def deposit_product_settings(code: str):
             "settings",
             {"product_id": product.id, "name": form.name.data, "description": form.description.data,
              "is_default": form.is_default.data, "settings": settings},
-            maker=_me(),
+            maker=current_staff(),
         )  # fmt: skip
     except DomainError as exc:
         db.session.rollback()
@@ -739,7 +610,7 @@ def deposit_product_rates(code: str):
     try:
         rows = deposits.parse_rate_card_text(product.kind, form.rates.data or "")
         req = deposits.submit_product_change(
-            "rates", {"product_id": product.id, "rates": rows, "effective_from": form.effective_from.data}, maker=_me()
+            "rates", {"product_id": product.id, "rates": rows, "effective_from": form.effective_from.data}, maker=current_staff()
         )
     except DomainError as exc:
         db.session.rollback()
@@ -756,7 +627,7 @@ def deposit_product_status(code: str):
     """Propose closing (or reopening) a product for new accounts."""
     product = deposits.get_product(code)
     req = deposits.submit_product_change(
-        "status", {"product_id": product.id, "active": not product.active}, maker=_me()
+        "status", {"product_id": product.id, "active": not product.active}, maker=current_staff()
     )
     uow.commit()
     flash(f"{req.summary}: sent for approval (request #{req.id}).", "success")
@@ -775,7 +646,7 @@ def _fy_choices(today: date) -> list[str]:
 @permission_required("accounts.view")
 def tds_forms():
     """Form 15G / 15H on file, by financial year."""
-    today = _today()
+    today = ledger.business_date_or_today()
     fy = request.args.get("fy") or interest.financial_year(today)
     form = TdsFormForm(fy=fy, received_on=today.isoformat())
     return render("staff/deposits/tds_forms.html", rows=tds.forms(fy), fy=fy, fys=_fy_choices(today), form=form)
@@ -786,14 +657,14 @@ def tds_forms():
 def tds_form_new():
     """Record a Form 15G / 15H for a member and year."""
     form = TdsFormForm()
-    today = _today()
+    today = ledger.business_date_or_today()
     try:
         member = deposits.get_member(form.member_no.data or "")
         received = date.fromisoformat(form.received_on.data) if form.received_on.data else today
-        income = _money(form, "estimated_income")
+        income = amount_of(form.estimated_income)
         row = tds.record_form(
             member, fy=form.fy.data or "", form=form.form.data, received_on=received,
-            estimated_income_paise=income or None, reference=form.reference.data, by=_me(),
+            estimated_income_paise=income or None, reference=form.reference.data, by=current_staff(),
         )  # fmt: skip
     except (DomainError, ValueError) as exc:
         db.session.rollback()
@@ -811,7 +682,7 @@ def tds_form_new():
 
 
 def _register_args() -> tuple[str, int, date, date]:
-    fy_now, q_now = tds.quarter_of(_today())
+    fy_now, q_now = tds.quarter_of(ledger.business_date_or_today())
     fy = request.args.get("fy") or fy_now
     try:
         quarter = int(request.args.get("quarter") or q_now)
@@ -834,7 +705,7 @@ def tds_register():
         fy=fy,
         quarter=quarter,
         quarters=tds.QUARTERS,
-        fys=_fy_choices(_today()),
+        fys=_fy_choices(ledger.business_date_or_today()),
         start=start,
         end=end,
         deducted_only=deducted_only,

@@ -13,25 +13,27 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from wtforms import (
-    BooleanField,
     FieldList,
-    Form,
-    FormField,
-    HiddenField,
     SelectChoice,
-    SelectField,
-    StringField,
-    TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional
 
 from app import navigation
+from app.auth_loader import current_staff
 from app.blueprints.staff import bp
+from app.blueprints.staff.member_forms import (
+    BuySharesForm,
+    MemberForm,
+    RefundForm,
+    SharesForm,
+    StatusForm,
+    TransferForm,
+    UploadForm,
+)
 from app.blueprints.staff.teller_forms import new_nonce
 from app.extensions import db
 from app.models.approvals import ApprovalRequest
 from app.models.ledger import Account
-from app.models.members import DOC_TYPES, GENDERS, KYC_STATUSES, MEMBER_STATUSES, MEMBER_TYPES, RISK_CATEGORIES, Member
+from app.models.members import KYC_STATUSES, MEMBER_STATUSES, Member
 from app.models.users import StaffUser
 from app.navigation import NavItem
 from app.pagination import paginate
@@ -46,126 +48,7 @@ navigation.add(NavItem("Members", "staff.members", "members.view"), before="staf
 navigation.add(NavItem("KYC review", "staff.kyc_queue", "kyc.review"), before="staff.approvals")
 navigation.add(NavItem("Share register", "staff.share_register", "members.view"), before="staff.approvals")
 
-STATES = [
-    "Andhra Pradesh", "Arunachal Pradesh", "Assam", "Bihar", "Chhattisgarh", "Goa", "Gujarat", "Haryana",
-    "Himachal Pradesh", "Jharkhand", "Karnataka", "Kerala", "Madhya Pradesh", "Maharashtra", "Manipur", "Meghalaya",
-    "Mizoram", "Nagaland", "Odisha", "Punjab", "Rajasthan", "Sikkim", "Tamil Nadu", "Telangana", "Tripura",
-    "Uttar Pradesh", "Uttarakhand", "West Bengal", "Andaman and Nicobar Islands", "Chandigarh",
-    "Dadra and Nagar Haveli and Daman and Diu", "Delhi", "Jammu and Kashmir", "Ladakh", "Lakshadweep", "Puducherry",
-]  # fmt: skip
 LIVE_FIELDS = ("aadhaar", "pan", "mobile", "pin", "date_of_birth", "email")
-
-
-def _me() -> StaffUser:
-    return current_user._get_current_object()  # type: ignore[attr-defined]
-
-
-def _choices(values: tuple[str, ...] | list[str], blank: str | None = None) -> list[SelectChoice]:
-    out = [(x, x.replace("_", " ").title()) for x in values]
-    return select_choices([("", blank), *out] if blank is not None else out)
-
-
-# ---------------------------------------------------------------- forms
-
-
-class NomineeForm(Form):
-    name = StringField("Nominee name", validators=[Optional(), Length(max=120)])
-    relationship = StringField("Relationship", validators=[Optional(), Length(max=40)])
-    date_of_birth = StringField("Date of birth", render_kw={"type": "date"})
-    share_percent = StringField("Share %", validators=[Optional(), Length(max=6)], render_kw={"inputmode": "decimal"})
-    guardian_name = StringField("Guardian (if minor)", validators=[Optional(), Length(max=120)])
-
-
-class MemberForm(FlaskForm):
-    name = StringField("Full name", validators=[Length(max=120)], render_kw={"autocomplete": "off"})
-    father_or_spouse_name = StringField("Father's / spouse's name", validators=[Length(max=120)])
-    date_of_birth = StringField("Date of birth", render_kw={"type": "date"})
-    gender = SelectField("Gender", choices=_choices(GENDERS, "Choose…"))
-    mobile = StringField("Mobile", validators=[Length(max=20)], render_kw={"inputmode": "tel", "autocomplete": "off"})
-    email = StringField("E-mail", validators=[Length(max=255)], render_kw={"type": "email"})
-    address_line = StringField("House, street / locality", validators=[Length(max=255)])
-    village_town = StringField("Village / town", validators=[Length(max=120)])
-    district = StringField("District", validators=[Length(max=120)])
-    state = SelectField("State", choices=select_choices([("", "Choose…")] + [(s, s) for s in STATES]))
-    pin = StringField("PIN code", validators=[Length(max=10)], render_kw={"inputmode": "numeric"})
-    occupation = StringField("Occupation", validators=[Length(max=120)])
-    member_type = SelectField("Member type", choices=_choices(MEMBER_TYPES))
-    kyc_risk = SelectField("KYC risk category", choices=_choices(RISK_CATEGORIES))
-    branch_id = SelectField("Branch", choices=[], validate_choice=False)
-    aadhaar = StringField(
-        "Aadhaar number", validators=[Length(max=20)], render_kw={"inputmode": "numeric", "autocomplete": "off"}
-    )
-    pan = StringField("PAN", validators=[Length(max=12)], render_kw={"autocomplete": "off"})
-    # A declaration only: "Form 60 on file" is set when a reviewer verifies the Form 60 document.
-    form60 = BooleanField("No PAN: the applicant will submit Form 60")
-    guardian_name = StringField("Guardian's name (applicant under 18)", validators=[Length(max=120)])
-    guardian_relation = StringField("Guardian's relationship", validators=[Length(max=40)])
-    nominees = FieldList(FormField(NomineeForm), min_entries=2, max_entries=4)
-
-    def member_data(self) -> dict[str, Any]:
-        """The form as the member service's input."""
-        return {
-            "name": self.name.data,
-            "father_or_spouse_name": self.father_or_spouse_name.data,
-            "date_of_birth": self.date_of_birth.data,
-            "gender": self.gender.data,
-            "mobile": self.mobile.data,
-            "email": self.email.data,
-            "address_line": self.address_line.data,
-            "village_town": self.village_town.data,
-            "district": self.district.data,
-            "state": self.state.data,
-            "pin": self.pin.data,
-            "occupation": self.occupation.data,
-            "member_type": self.member_type.data,
-            "kyc_risk": self.kyc_risk.data,
-            "aadhaar": self.aadhaar.data,
-            "pan": self.pan.data,
-            "form60": bool(self.form60.data),
-            "guardian_name": self.guardian_name.data,
-            "guardian_relation": self.guardian_relation.data,
-            "nominees": [dict(entry.data) for entry in self.nominees],
-        }
-
-
-class StatusForm(FlaskForm):
-    status = SelectField("New status", choices=_choices(MEMBER_STATUSES, "Choose…"))
-    effective_on = StringField("Effective from", render_kw={"type": "date"})
-    reason = StringField("Reason", validators=[Length(max=255)])
-
-
-class UploadForm(FlaskForm):
-    doc_type = SelectField("Document", choices=select_choices((d, kyc.DOC_LABELS[d]) for d in DOC_TYPES))
-
-
-class SharesForm(FlaskForm):
-    shares = StringField("Number of shares", render_kw={"inputmode": "numeric"})
-    mode = SelectField(
-        "Paid by", choices=select_choices([("cash", "Cash"), ("transfer", "From the member's savings account")])
-    )
-    from_account = SelectField("Savings account", choices=[], validate_choice=False)
-
-
-class BuySharesForm(SharesForm):
-    # One token per rendered form, used as the posting's idempotency key: a double submit posts once.
-    nonce = HiddenField(validators=[DataRequired(), Length(max=40)])
-
-
-class RefundForm(FlaskForm):
-    shares = StringField("Shares to refund", render_kw={"inputmode": "numeric"})
-    mode = SelectField(
-        "Pay out by", choices=select_choices([("cash", "Cash"), ("transfer", "Credit to a savings account")])
-    )
-    to_account = StringField("Savings account number")
-    reason = TextAreaField("Reason", validators=[Length(max=200)])
-    close_membership = BooleanField("Close the membership (refund all shares; the member becomes resigned)")
-
-
-class TransferForm(FlaskForm):
-    to_member_no = StringField("Transfer to member no.")
-    shares = StringField("Shares to transfer", render_kw={"inputmode": "numeric"})
-    reason = TextAreaField("Reason", validators=[Length(max=200)])
-    close_membership = BooleanField("Close the transferor's membership (all shares go; becomes resigned)")
 
 
 def _apply_errors(form: FlaskForm, exc: DomainError, aliases: dict[str, str] | None = None) -> list[str]:
@@ -237,13 +120,13 @@ def member_new() -> Response:
     """Register an applicant."""
     form = MemberForm()
     _branch_choices(form)
-    if request.method == "GET" and _me().branch_id:
-        form.branch_id.data = str(_me().branch_id)
+    if request.method == "GET" and current_staff().branch_id:
+        form.branch_id.data = str(current_staff().branch_id)
     top: list[str] = []
     nominee_errors: list[str] = []
     if form.validate_on_submit():
         try:
-            member = members_service.register(form.member_data(), by=_me(), branch_id=form.branch_id.data or None)
+            member = members_service.register(form.member_data(), by=current_staff(), branch_id=form.branch_id.data or None)
         except DomainError as exc:
             db.session.rollback()
             top = _apply_errors(form, exc)
@@ -272,7 +155,7 @@ def member_edit(member_no: str) -> Response:
     if form.validate_on_submit():
         data = form.member_data()
         try:
-            members_service.update(member, data, by=_me())
+            members_service.update(member, data, by=current_staff())
         except DomainError as exc:
             db.session.rollback()
             top = _apply_errors(form, exc)
@@ -370,8 +253,8 @@ def member_check(field: str) -> Response:
                 v.clean_email(value)
             elif field == "date_of_birth":
                 born = v.clean_birth_date(value, today=members_service.today())
-                age = v.age_on(born, members_service.today())
-                ok = f"Age {age}." + (" A guardian is required." if age < 18 else "")
+                age = members_service.age(born)
+                ok = f"Age {age}." + (" A guardian is required." if members_service.is_minor(born) else "")
     except ValidationError as exc:
         errors = [exc.message]
     bound = getattr(form, field)
@@ -456,7 +339,7 @@ def member_status(member_no: str) -> Response:
     try:
         effective = v.parse_date(form.effective_on.data, field="effective_on") if form.effective_on.data else None
         members_service.change_status(
-            member, form.status.data, by=_me(), reason=form.reason.data, effective_on=effective
+            member, form.status.data, by=current_staff(), reason=form.reason.data, effective_on=effective
         )
     except DomainError as exc:
         db.session.rollback()
@@ -482,7 +365,7 @@ def document_upload(member_no: str) -> Response:
         error = "Choose a file to upload."
     else:
         try:
-            doc = kyc.upload_document(member, form.doc_type.data, upload.read(), filename=upload.filename, by=_me())
+            doc = kyc.upload_document(member, form.doc_type.data, upload.read(), filename=upload.filename, by=current_staff())
         except DomainError as exc:
             db.session.rollback()
             error = exc.message
@@ -528,7 +411,7 @@ def document_view(member_no: str, doc_id: int) -> Response:
     """Serve a KYC document to a permitted user (a short-lived presigned URL on S3)."""
     member = _member(member_no)
     doc = kyc.get_document(member, doc_id)
-    kyc.record_view(doc, by=_me())
+    kyc.record_view(doc, by=current_staff())
     uow.commit()
     filename = f"{member.member_no}-{doc.doc_type}-{doc.id}{storage.ALLOWED[doc.content_type]}"
     if storage.using_s3():
@@ -550,7 +433,7 @@ def kyc_submit(member_no: str) -> Response:
     """Send the KYC for review."""
     member = _member(member_no)
     try:
-        kyc.submit(member, by=_me())
+        kyc.submit(member, by=current_staff())
     except DomainError as exc:
         db.session.rollback()
         return _respond(member, exc.message, level="error", anchor="#kyc")
@@ -586,10 +469,10 @@ def _review_doc(doc_id: int, action: str) -> Response:
     member = doc.member
     try:
         if action == "verify":
-            kyc.verify_document(doc, by=_me())
+            kyc.verify_document(doc, by=current_staff())
             message = f"{kyc.DOC_LABELS[doc.doc_type]} verified."
         else:
-            kyc.reject_document(doc, by=_me(), reason=request.form.get("reason", ""))
+            kyc.reject_document(doc, by=current_staff(), reason=request.form.get("reason", ""))
             message = f"{kyc.DOC_LABELS[doc.doc_type]} rejected."
     except DomainError as exc:
         db.session.rollback()
@@ -618,7 +501,7 @@ def kyc_approve(member_no: str) -> Response:
     """Approve the KYC (a different officer from the maker)."""
     member = _member(member_no)
     try:
-        kyc.approve(member, checker=_me(), note=request.form.get("note"))
+        kyc.approve(member, checker=current_staff(), note=request.form.get("note"))
     except DomainError as exc:
         db.session.rollback()
         return _after_review(member, exc.message, "error")
@@ -632,7 +515,7 @@ def kyc_reject(member_no: str) -> Response:
     """Reject the KYC with a reason."""
     member = _member(member_no)
     try:
-        kyc.reject(member, checker=_me(), reason=request.form.get("reason", ""))
+        kyc.reject(member, checker=current_staff(), reason=request.form.get("reason", ""))
     except DomainError as exc:
         db.session.rollback()
         return _after_review(member, exc.message, "error")
@@ -646,7 +529,7 @@ def member_risk(member_no: str) -> Response:
     """Set the KYC risk category (re-KYC date follows)."""
     member = _member(member_no)
     try:
-        members_service.set_risk(member, request.form.get("kyc_risk", ""), by=_me())
+        members_service.set_risk(member, request.form.get("kyc_risk", ""), by=current_staff())
     except DomainError as exc:
         db.session.rollback()
         return _respond(member, exc.message, level="error", anchor="#kyc")
@@ -705,7 +588,7 @@ def member_admit(member_no: str) -> Response:
                 shares=form.shares.data,
                 mode=form.mode.data,
                 from_account_no=form.from_account.data or None,
-                by=_me(),
+                by=current_staff(),
             )
         except DomainError as exc:
             db.session.rollback()
@@ -747,7 +630,7 @@ def shares_buy(member_no: str) -> Response:
             form.nonce.data = new_nonce()
             top = ["The form was out of date. Check the details and submit it again."]
     else:
-        me = _me()
+        me = current_staff()
         try:
             receipt = shares.purchase(
                 member,
@@ -804,7 +687,7 @@ def shares_refund(member_no: str) -> Response:
                 to_account_no=form.to_account.data,
                 reason=form.reason.data,
                 close_membership=bool(form.close_membership.data),
-                maker=_me(),
+                maker=current_staff(),
             )
         except DomainError as exc:
             db.session.rollback()
@@ -840,7 +723,7 @@ def shares_transfer(member_no: str) -> Response:
                 shares=form.shares.data,
                 reason=form.reason.data,
                 close_membership=bool(form.close_membership.data),
-                maker=_me(),
+                maker=current_staff(),
             )
         except DomainError as exc:
             db.session.rollback()
@@ -874,7 +757,7 @@ def share_request_approve(req_id: int) -> Response:
     """Approve a pending refund / transfer (maker ≠ checker); posts the movement."""
     req, member = _share_request(req_id)
     try:
-        approvals.approve(req.id, checker=_me(), note=request.form.get("note") or None)
+        approvals.approve(req.id, checker=current_staff(), note=request.form.get("note") or None)
     except DomainError as exc:
         db.session.rollback()
         return _respond(member, exc.message, level="error", anchor="#shares")
@@ -890,7 +773,7 @@ def share_request_reject(req_id: int) -> Response:
     """Reject a pending refund / transfer with a reason."""
     req, member = _share_request(req_id)
     try:
-        approvals.reject(req.id, checker=_me(), note=request.form.get("note", ""))
+        approvals.reject(req.id, checker=current_staff(), note=request.form.get("note", ""))
     except DomainError as exc:
         db.session.rollback()
         return _respond(member, exc.message, level="error", anchor="#shares")

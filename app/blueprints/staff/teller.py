@@ -9,8 +9,9 @@ from datetime import date
 from typing import Any, NoReturn
 
 from flask import Response, flash, redirect, request, url_for
-from flask_login import current_user
 
+from app.auth_loader import current_staff
+from app.blueprints.forms import parse_amount_field
 from app.blueprints.staff import bp
 from app.blueprints.staff.teller_forms import CounterForm, OpenDrawerForm, TransferForm, VaultForm, new_nonce
 from app.extensions import db
@@ -18,7 +19,8 @@ from app.models.teller import DENOMINATIONS
 from app.money import MoneyError, format_plain, parse_amount, to_json
 from app.navigation import NavItem, add
 from app.permissions import permission_required
-from app.services.common import DomainError, ValidationError, approvals, uow
+from app.services import ledger
+from app.services.common import DomainError, approvals, uow
 from app.services.counter import teller, transfers
 from app.services.ledger import calendar
 from app.web import apply_domain_error, is_htmx, render, toast
@@ -27,20 +29,6 @@ add(NavItem("Counter", "staff.teller_counter", "teller.operate"))
 add(NavItem("Transfer", "staff.transfer_new", "transfers.create"))
 add(NavItem("Counter approvals", "staff.teller_approvals", "teller.approve"))
 add(NavItem("Cash transaction report", "staff.teller_ctr", "reports.view"))
-
-
-def _me() -> Any:
-    """The signed-in staff user as a model instance (services want the row, not the proxy)."""
-    return current_user._get_current_object()
-
-
-def _amount(raw: str | None, field: str = "amount", *, allow_zero: bool = False) -> int:
-    """Parse a rupee amount from a form; a MoneyError becomes a field error."""
-    try:
-        return parse_amount(raw or "", allow_zero=allow_zero, field=field)
-    except MoneyError as exc:
-        message = str(exc).split(": ", 1)[-1]
-        raise ValidationError(message[:1].upper() + message[1:] + ".", field=field) from exc
 
 
 def _drawer_context(drawer: Any) -> dict[str, Any]:
@@ -61,7 +49,7 @@ def _counter_page(
     oob: bool = False,
     oob_card: Any = None,
 ) -> Response:
-    drawer = teller.current_drawer(_me())
+    drawer = teller.current_drawer(current_staff())
     card = teller.account_card(form.account_no.data) if form.account_no.data else None
     return render(
         "staff/teller/counter.html",
@@ -132,9 +120,9 @@ def teller_transaction():
     form = CounterForm()
     if not form.validate_on_submit():
         return _counter_page(form, status=422)
-    me = _me()
+    me = current_staff()
     try:
-        amount = _amount(form.amount.data)
+        amount = parse_amount_field(form.amount.data)
         account = teller.find_account(form.account_no.data)
         post = teller.cash_deposit if form.txn.data == "deposit" else teller.cash_withdrawal
         result = post(
@@ -152,10 +140,16 @@ def teller_transaction():
         return _counter_page(form, status=422, need_form60=isinstance(exc, teller.IdentityProofRequired))
     uow.commit()
     if result.pending:
-        message = (
-            f"Withdrawal of ₹{format_plain(result.amount_paise)} from {result.account.account_no} sent for "
-            f"approval (request #{result.approval.id}). Pay the cash only after a manager approves it."
-        )
+        if result.direction == "in":
+            message = (
+                f"Deposit of ₹{format_plain(result.amount_paise)} to {result.account.account_no} sent for "
+                f"approval (request #{result.approval.id}). Keep the cash apart until a manager approves it."
+            )
+        else:
+            message = (
+                f"Withdrawal of ₹{format_plain(result.amount_paise)} from {result.account.account_no} sent for "
+                f"approval (request #{result.approval.id}). Pay the cash only after a manager approves it."
+            )
         target = url_for("staff.teller_counter", request=result.approval.id)
     else:
         word = "Deposit" if result.direction == "in" else "Withdrawal"
@@ -178,7 +172,7 @@ def teller_transaction():
 @bp.route("/teller/drawer/open", methods=["GET", "POST"])
 @permission_required("teller.operate")
 def teller_drawer_open():
-    me = _me()
+    me = current_staff()
     form = OpenDrawerForm()
     existing = teller.current_drawer(me)
     if existing is not None:
@@ -186,7 +180,7 @@ def teller_drawer_open():
         return redirect(url_for("staff.teller_drawer"))
     if form.validate_on_submit():
         try:
-            drawer = teller.open_drawer(me, _amount(form.opening_float.data, "opening_float", allow_zero=True))
+            drawer = teller.open_drawer(me, parse_amount_field(form.opening_float.data, "opening_float", allow_zero=True))
         except DomainError as exc:
             db.session.rollback()
             apply_domain_error(form, exc)
@@ -210,21 +204,21 @@ def _vault_or_none() -> int | None:
 @bp.get("/teller/drawer")
 @permission_required("teller.operate")
 def teller_drawer():
-    drawer = teller.current_drawer(_me())
+    drawer = teller.current_drawer(current_staff())
     return render("staff/teller/drawer.html", vault_form=VaultForm(formdata=None), **_drawer_context(drawer))
 
 
 @bp.post("/teller/drawer/vault")
 @permission_required("teller.operate")
 def teller_drawer_vault():
-    me = _me()
+    me = current_staff()
     form = VaultForm()
     drawer = teller.current_drawer(me)
     if form.validate_on_submit():
         try:
             if drawer is None:
                 _no_drawer()
-            entry = teller.vault_transfer(drawer, _amount(form.amount.data), direction=form.direction.data, cashier=me)
+            entry = teller.vault_transfer(drawer, parse_amount_field(form.amount.data), direction=form.direction.data, cashier=me)
         except DomainError as exc:
             db.session.rollback()
             apply_domain_error(form, exc)
@@ -257,7 +251,7 @@ def _count_context(drawer: Any, counts: dict[str, int] | None) -> dict[str, Any]
 @bp.route("/teller/drawer/close", methods=["GET", "POST"])
 @permission_required("teller.operate")
 def teller_drawer_close():
-    me = _me()
+    me = current_staff()
     drawer = teller.current_drawer(me)
     if request.method == "GET":
         counts = (drawer.denominations if drawer is not None else None) or {}
@@ -298,7 +292,7 @@ def teller_drawer_close():
 @permission_required("teller.operate")
 def teller_count_total():
     """Live total of the denomination count (HTMX)."""
-    drawer = teller.current_drawer(_me())
+    drawer = teller.current_drawer(current_staff())
     raw = {key: request.form.get(key, "") for key, _label, _value in DENOMINATIONS}
     counts = {k: int(v) for k, v in raw.items() if str(v).strip().isdigit() and len(str(v).strip()) <= 7}
     return render("staff/teller/_count_total.html", live=True, **_count_context(drawer, counts))
@@ -307,7 +301,7 @@ def teller_count_total():
 @bp.post("/teller/drawer/reopen")
 @permission_required("teller.operate")
 def teller_drawer_reopen():
-    me = _me()
+    me = current_staff()
     drawer = teller.current_drawer(me)
     try:
         if drawer is None:
@@ -356,12 +350,12 @@ def transfer_new():
     form = TransferForm()
     if not form.validate_on_submit():
         return _transfer_page(form, status=422)
-    me = _me()
+    me = current_staff()
     try:
         result = transfers.transfer_by_number(
             form.from_account.data,
             form.to_account.data,
-            _amount(form.amount.data),
+            parse_amount_field(form.amount.data),
             narration=form.narration.data,
             maker=me,
             idempotency_key=f"transfer:{me.id}:{form.nonce.data}",
@@ -402,7 +396,7 @@ def teller_approvals():
 
 
 def _decide(req_id: int, approve: bool) -> Response:
-    me = _me()
+    me = current_staff()
     note = (request.form.get("note") or "").strip()
     try:
         if approve:
@@ -447,7 +441,7 @@ def _month(raw: str | None) -> date:
         year, month = (raw or "").split("-")[:2]
         return date(int(year), int(month), 1)
     except ValueError:
-        today = calendar.business_date_or_none() or date.today()
+        today = ledger.business_date_or_today()
         return today.replace(day=1)
 
 

@@ -20,7 +20,7 @@ from app.models.users import StaffUser
 from app.permissions import PERMISSIONS
 
 from . import audit
-from .errors import Conflict, NotFound, PermissionDenied, ValidationError
+from .errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
 
 
 @dataclass(frozen=True)
@@ -82,15 +82,35 @@ def get(request_id: int) -> ApprovalRequest:
     return req
 
 
-def _check_decider(req: ApprovalRequest, checker: StaffUser) -> Handler:
-    handler = HANDLERS[req.kind]
+def refusal(req: ApprovalRequest, user: StaffUser) -> DomainError | None:
+    """Why ``user`` may not approve or reject ``req`` now (None when they may).
+
+    The one rule, asked by the service, the queues and the templates alike: the request is
+    pending, its kind is registered, the decider is not its maker, and the decider's role
+    holds the kind's permission.
+    """
+    handler = HANDLERS.get(req.kind)
+    if handler is None:
+        return ValidationError(f"Unknown approval kind {req.kind!r}.")
     if req.status != "pending":
-        raise Conflict(f"This request is already {req.status}.")
-    if req.maker_id == checker.id:
-        raise PermissionDenied("You made this request; a different user must approve or reject it.")
-    if checker.role not in PERMISSIONS[handler.permission]:
-        raise PermissionDenied(f"Your role cannot decide '{handler.label}' requests.")
-    return handler
+        return Conflict(f"This request is already {req.status}.")
+    if req.maker_id == user.id:
+        return PermissionDenied("You made this request; a different user must approve or reject it.")
+    if user.role not in PERMISSIONS[handler.permission]:
+        return PermissionDenied(f"Your role cannot decide '{handler.label}' requests.")
+    return None
+
+
+def can_decide(req: ApprovalRequest, user: StaffUser) -> bool:
+    """Whether ``user`` may approve or reject ``req`` (see ``refusal``)."""
+    return getattr(user, "id", None) is not None and refusal(req, user) is None
+
+
+def _check_decider(req: ApprovalRequest, checker: StaffUser) -> Handler:
+    problem = refusal(req, checker)
+    if problem is not None:
+        raise problem
+    return HANDLERS[req.kind]
 
 
 def approve(request_id: int, *, checker: StaffUser, note: str | None = None) -> ApprovalRequest:

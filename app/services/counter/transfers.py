@@ -26,8 +26,9 @@ from app.money import format_inr
 from app.services import ledger
 from app.services.common import NotFound, ValidationError, approvals
 from app.services.ledger import kinds as deposit_rules
+from app.settings import setting
 
-from .teller import already_posted, check_amount, check_credit_target, check_debit_source, holder_name, setting
+from .rules import already_posted, check_amount, check_credit_target, check_debit_source, holder_name
 
 APPROVAL_KIND = "transfers.large"
 MODES = ("transfer", "internal")
@@ -49,10 +50,18 @@ class TransferResult:
         return self.entry is None and self.approval is not None
 
 
-def find_account(account_no: str, *, field: str = "account_no", member_id: int | None = None) -> Account:
-    """An account by number; with ``member_id``, only that member's own (NotFound otherwise)."""
+def find_account(
+    account_no: str, *, field: str = "account_no", member_id: int | None = None, locked: dict | None = None
+) -> Account:
+    """An account by number; with ``member_id``, only that member's own (NotFound otherwise).
+
+    ``locked``: accounts already read and locked by ``ledger.lock_accounts`` (no second read).
+    """
     number = (account_no or "").strip().upper()
-    account = db.session.scalar(select(Account).where(Account.account_no == number)) if number else None
+    if locked is not None:
+        account = locked.get(number)
+    else:
+        account = db.session.scalar(select(Account).where(Account.account_no == number)) if number else None
     if account is None or account.kind == "drawer" or (member_id is not None and account.member_id != member_id):
         raise NotFound(f"No account {number or '(blank)'}.", field=field)
     return account
@@ -137,10 +146,12 @@ def transfer(
         kind="transfer",
         narration=text,
         idempotency_key=idempotency_key,
-        posted_by_id=maker.id if maker is not None else None,
-        approved_by_id=approved_by.id if approved_by is not None else None,
-        channel=channel,
         reference=source.account_no,
+        options=ledger.PostOptions(
+            posted_by_id=maker.id if maker is not None else None,
+            approved_by_id=approved_by.id if approved_by is not None else None,
+            channel=channel,
+        ),
     )
     deposit_rules.after_credit(target, amount_paise, entry)
     return TransferResult(source, target, amount_paise, entry=entry)
@@ -158,8 +169,10 @@ def transfer_by_number(
     idempotency_key: str | None = None,
 ) -> TransferResult:
     """``transfer`` with account numbers (a member may only name their own source account)."""
-    source = find_account(from_account, field="from_account", member_id=member_id)
-    target = find_account(to_account, field="to_account")
+    # One read of both accounts that also locks them (ascending id): the posting reads them no more.
+    locked = ledger.lock_accounts([(from_account or "").strip().upper(), (to_account or "").strip().upper()])
+    source = find_account(from_account, field="from_account", member_id=member_id, locked=locked)
+    target = find_account(to_account, field="to_account", locked=locked)
     return transfer(
         source,
         target,

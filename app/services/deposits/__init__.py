@@ -1,73 +1,74 @@
-"""deposits: public face."""
+"""deposits: public face.
 
-from . import accounts, fixed, interest, passbook, recurring, savings, tds  # noqa: F401
+The nouns: a ``DepositProduct`` (savings, FD or RD, with settings and dated rate cards), a
+deposit ``Account`` in the ledger with its ``DepositAccount`` details, and the kinds that
+give each its rules (``kinds``: terms, opening, closing, day-end steps — savings, fixed and
+recurring register themselves). The invariant: a deposit's balance is what the ledger says
+(every rupee through ``ledger.post``), and interest is computed by the pure rules in
+``interest`` and posted, never stored as a float.
+
+Modules: ``products`` (settings, rate cards, product changes), ``accounts`` (numbers,
+lookups, status, payouts, closure, day-end), ``opening``, the kinds ``savings``, ``fixed``,
+``recurring``, and ``interest``, ``tds``, ``passbook``.
+"""
+
+from . import accounts, catalogue, fixed, interest, kinds, opening, passbook, recurring, savings, tds  # noqa: F401
 from .accounts import (  # noqa: F401
-    CONTROL_GL,
     CUSTOMER_KINDS,
-    DEFAULT_PRODUCTS,
-    DEFAULT_SETTINGS,
-    FUNDING_MODES,
-    INTEREST_FREQUENCIES,
-    KIND_LABELS,
-    MAX_RATE_BP,
-    OPEN_KEY_ACTION,
-    OPEN_KEY_ENTITY,
-    PRODUCT_ACTIONS,
-    OpenRequest,
     StepReport,
     accrue_month_end,
-    apply_product_change,
     check_not_after_business_date,
     close_account,
     deposit_of,
-    describe_bands,
-    fd_band,
-    funding_lines,
     get_account,
     get_member,
-    get_product,
     held_by,
     holders,
-    is_senior,
     isolated,
     joint_accounts,
     mark_closed,
     mark_dormant,
     member_accounts,
     new_account_no,
-    normalize_rates,
-    normalize_settings,
-    open_account,
-    opened_under_key,
-    parse_rate_bp,
-    parse_rate_card_text,
     pay_out,
     payout_line,
     payout_target,
-    pending_product_changes,
     pending_status_changes,
+    reactivate,
+    run_maturities,
+    savings_floor,
+    settlement_lines,
+    submit_status_change,
+    valid_account_no,
+)
+from .catalogue import (  # noqa: F401
+    DEFAULT_PRODUCTS,
+    MAX_RATE_BP,
+    PRODUCT_ACTIONS,
+    apply_product_change,
+    describe_bands,
+    fd_band,
+    get_product,
+    is_senior,
+    normalize_rates,
+    normalize_settings,
+    parse_rate_bp,
+    parse_rate_card_text,
+    pending_product_changes,
     product_for,
     products,
     rate_card,
     rate_card_text,
     rate_history,
     rd_band,
-    reactivate,
     rounding,
-    run_maturities,
-    savings_floor,
     savings_rate_bp,
     savings_rate_changes,
     seed_products,
-    settlement_lines,
     submit_product_change,
-    submit_status_change,
-    valid_account_no,
 )
 from .interest import (  # noqa: F401
     PRECISION,
-    TDS_THRESHOLD_PAISE,
-    TDS_THRESHOLD_SENIOR_PAISE,
     FdPayout,
     add_months,
     carry_forward,
@@ -86,5 +87,8 @@ from .interest import (  # noqa: F401
     tds_on_credit,
     tds_threshold,
 )
-from .views import AccountView, account_view  # noqa: F401  (the read model of an account)
+from .kinds import CONTROL_GL, KIND_LABELS  # noqa: F401
+from .opening import FUNDING_MODES, OpenRequest, funding_lines, open_account, opened_under_key  # noqa: F401
+from .savings import INTEREST_FREQUENCIES  # noqa: F401
 from . import calculators  # noqa: F401  (FD / RD calculator input and limits)
+from .views import AccountView, account_view  # noqa: F401  (the read model of an account)

@@ -21,11 +21,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models.deposits import DepositAccount, rate_of
+from app.models.deposits import FD_PAYOUTS, MATURITY_ACTIONS, DepositAccount, rate_of
 from app.models.ledger import Account, JournalEntry
 from app.models.members import Member
 from app.models.users import StaffUser
@@ -33,9 +34,11 @@ from app.money import format_inr, round_half_up, round_interest
 from app.services import ledger
 from app.services.common import ValidationError, audit
 from app.services.ledger import Line, calendar, coa
+from app.settings import setting
 
 from . import accounts as deposits
-from . import interest, tds
+from . import catalogue, interest, kinds, tds
+from .kinds import NewDeposit, Opening
 
 PAYOUT_LABELS = {
     "cumulative": "cumulative (paid at maturity)",
@@ -88,7 +91,8 @@ def _check_tenure(months: object, days: object) -> tuple[int, int]:
     for name, value in (("months", months), ("days", days)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValidationError("Tenure: whole months and days, not negative.", field=name)
-    if months > 120 or days > 3660:  # type: ignore[operator]
+    longest = int(setting("FD_MAX_DAYS"))
+    if months > longest * 12 // 365 or days > longest:  # type: ignore[operator]
         raise ValidationError("The tenure is longer than any deposit this bank takes.", field="months")
     return months, days  # type: ignore[return-value]
 
@@ -131,18 +135,18 @@ def terms_for(
         )
     maturity = interest.fd_maturity_date(start, months, days)
     tenure_days = (maturity - start).days
-    low, high = int(product.setting("min_days", 7)), int(product.setting("max_days", 3650))
-    band = deposits.fd_band(product, start, tenure_days)
+    low, high = int(product.setting("min_days", setting("FD_MIN_DAYS"))), int(product.setting("max_days", setting("FD_MAX_DAYS")))
+    band = catalogue.fd_band(product, start, tenure_days)
     if not low <= tenure_days <= high or band is None:
         raise ValidationError(
             f"{product.name} has no rate for a tenure of {tenure_days} days ({tenure_label(months, days)}); "
-            f"supported tenures: {deposits.describe_bands(product, start)}.",
+            f"supported tenures: {catalogue.describe_bands(product, start)}.",
             field="months",
         )
-    senior = deposits.is_senior(member, start)
+    senior = catalogue.is_senior(member, start)
     rate_bp = band.rate_bp + (band.senior_extra_bp if senior else 0)
     rate = rate_of(rate_bp)
-    mode = deposits.rounding()
+    mode = catalogue.rounding()
     if payout == "cumulative":
         total = interest.fd_maturity(principal_paise, rate, start, months, days, mode).interest_paise
     else:
@@ -164,14 +168,14 @@ def schedule(da: DepositAccount) -> list[interest.FdPayout]:
         da.months,
         da.days,
         da.payout,
-        deposits.rounding(),  # type: ignore[arg-type]
+        catalogue.rounding(),  # type: ignore[arg-type]
     )
 
 
 def maturity_value(da: DepositAccount) -> interest.FdResult:
     """The FD's maturity date, interest still to come at maturity and amount paid at maturity."""
     if da.payout == "cumulative":
-        return interest.fd_maturity(da.principal_paise, da.rate, da.start_date, da.months, da.days, deposits.rounding())  # type: ignore[arg-type]
+        return interest.fd_maturity(da.principal_paise, da.rate, da.start_date, da.months, da.days, catalogue.rounding())  # type: ignore[arg-type]
     last = [p for p in schedule(da) if p.due_date == da.maturity_date]
     final = last[0].interest_paise if last else 0
     return interest.FdResult(da.maturity_date, final, da.principal_paise + final)  # type: ignore[arg-type]
@@ -205,9 +209,11 @@ def _credit_interest(
         lines,
         kind=kind,
         narration=f"{narration} — {account.account_no}",
-        allow_frozen=True,
         reference=account.account_no,
-        **post_kw,
+        options=ledger.PostOptions(
+            **post_kw,
+            allow_frozen=True,
+        ),
     )
     tds_paise = 0
     if due > 0:
@@ -262,9 +268,11 @@ def accrue_interest(month_end: date) -> int:
             [Line.dr(coa.EXP_FD_INTEREST, total), Line.cr(coa.INTEREST_PAYABLE_FD, total)],
             kind="interest",
             narration=f"FD interest accrued to {month_end:%d-%m-%Y} ({count} deposits)",
-            channel="system",
-            value_date=min(month_end, on),
-            allow_backdate=month_end < on,
+            options=ledger.PostOptions(
+                channel="system",
+                value_date=min(month_end, on),
+                allow_backdate=month_end < on,
+            ),
         )
     audit.record("fd.accrued", "deposits", month_end.isoformat(), after={"total_paise": total, "deposits": count})
     return total
@@ -433,7 +441,7 @@ def _mature_one(da: DepositAccount, account: Account, today: date, by: StaffUser
         kind="maturity",
         narration=f"FD {account.account_no} matured {day:%d-%m-%Y}: {format_inr(amount)} to {target.account_no}",
         reference=account.account_no,
-        **post_kw,
+            options=ledger.PostOptions(**post_kw),
     )
     deposits.mark_closed(account, today, f"Matured {day:%d-%m-%Y}; paid to {target.account_no}")
     return True
@@ -494,7 +502,7 @@ def premature_quote(da: DepositAccount, on: date) -> PrematureQuote:
     """
     days_run = (on - da.start_date).days
     penalty = Decimal(str(da.product.setting("premature_penalty", "1.00")))
-    band = deposits.fd_band(da.product, da.start_date, days_run)
+    band = catalogue.fd_band(da.product, da.start_date, days_run)
     base_bp = (band.rate_bp + (band.senior_extra_bp if da.senior else 0)) if band else 0
     if band is None or days_run <= 0:
         total = 0
@@ -504,7 +512,7 @@ def premature_quote(da: DepositAccount, on: date) -> PrematureQuote:
         if da.payout in ("monthly", "quarterly"):
             # A payout FD never compounds: simple interest P × r × d / 36500 at the reduced rate.
             exact = Decimal(da.principal_paise) * rate * days_run / 36500
-            total = int(round_interest(exact / 100, deposits.rounding()) * 100)  # type: ignore[arg-type]
+            total = int(round_interest(exact / 100, catalogue.rounding()) * 100)  # type: ignore[arg-type]
         else:
             total = interest.fd_premature(
                 da.principal_paise,
@@ -512,7 +520,7 @@ def premature_quote(da: DepositAccount, on: date) -> PrematureQuote:
                 penalty,
                 da.start_date,
                 on,
-                deposits.rounding(),  # type: ignore[arg-type]
+                catalogue.rounding(),  # type: ignore[arg-type]
             ).interest_paise
     due = total - da.interest_paid_paise
     return PrematureQuote(
@@ -581,3 +589,83 @@ def close(
     deposits.mark_closed(account, today, reason or "Matured deposit paid out")
     db.session.flush()
     return entries
+
+
+# ---------------------------------------------------------------- the fixed-deposit kind
+
+
+def default_settings() -> dict[str, Any]:
+    """An FD product's settings before the product says otherwise (tenure limits are settings)."""
+    return {
+        "min_amount_paise": 1_000_00,
+        "max_amount_paise": None,
+        "min_days": int(setting("FD_MIN_DAYS")),
+        "max_days": int(setting("FD_MAX_DAYS")),
+        "payouts": list(FD_PAYOUTS),
+        "maturity_actions": list(MATURITY_ACTIONS),
+        "premature_penalty": "1.00",
+    }
+
+
+def _choices(out: dict[str, Any], name: str, allowed: tuple[str, ...], message: str) -> list[str]:
+    chosen = [a for a in allowed if a in set(out[name] or [])]
+    if not chosen or set(out[name]) - set(allowed):
+        raise ValidationError(message, field=name)
+    return chosen
+
+
+def normalize_settings(out: dict[str, Any]) -> dict[str, Any]:
+    """Check an FD product's settings (merged over the defaults)."""
+    longest = int(setting("FD_MAX_DAYS"))
+    out["min_amount_paise"] = catalogue.paise_setting(out["min_amount_paise"], "min_amount_paise") or 100
+    out["max_amount_paise"] = catalogue.paise_setting(out["max_amount_paise"], "max_amount_paise", optional=True)
+    out["min_days"] = catalogue.int_setting(out["min_days"], "min_days", 1, longest)
+    out["max_days"] = catalogue.int_setting(out["max_days"], "max_days", out["min_days"], longest)
+    out["payouts"] = _choices(
+        out, "payouts", FD_PAYOUTS, "Choose at least one payout option (cumulative, monthly, quarterly)."
+    )
+    out["maturity_actions"] = _choices(
+        out, "maturity_actions", MATURITY_ACTIONS, "Choose at least one maturity action."
+    )
+    out["premature_penalty"] = str(rate_of(catalogue.parse_rate_bp(out["premature_penalty"], "premature_penalty")))
+    if out["max_amount_paise"] is not None and out["max_amount_paise"] < out["min_amount_paise"]:
+        raise ValidationError("The maximum amount is below the minimum.", field="max_amount_paise")
+    return out
+
+
+def prepare_opening(new: NewDeposit) -> Opening:
+    """Terms of a new FD (rate, maturity, interest) filled into its deposit details."""
+    req, da = new.req, new.da
+    amount = deposits.check_amount(req.amount_paise, "principal")
+    terms = terms_for(
+        new.product, new.member, amount, req.months, req.days, req.payout, new.on, maturity_action=req.maturity_action
+    )
+    da.rate_bp, da.senior, da.maturity_date = terms.rate_bp, terms.senior, terms.maturity_date
+    da.months, da.days, da.principal_paise = req.months, req.days, amount
+    da.payout, da.maturity_action = req.payout, req.maturity_action
+    da.expected_interest_paise = terms.interest_paise
+    if req.payout != "cumulative" or req.maturity_action == "credit_sb":
+        da.payout_account_id = deposits.payout_target(new.member, req.payout_account_no).id
+    return Opening(amount, f"Fixed deposit opened: {terms.describe()}", terms.rate_bp)
+
+
+def maturity_steps(on: date, report: deposits.StepReport) -> dict[str, Any]:
+    """The FD part of the day-end: payouts due, then maturities."""
+    return {"fd_payouts": pay_due_payouts(on, report=report), "fd_matured": mature(on, report=report)}
+
+
+kinds.register(
+    kinds.Kind(
+        name="fd",
+        label="Fixed deposit",
+        control_gl=coa.FD_DEPOSITS,
+        order=2,
+        default_settings=default_settings,
+        normalize_settings=normalize_settings,
+        prepare=prepare_opening,
+        close=close,
+        bands=kinds.Bands("days", lambda: int(setting("FD_MAX_DAYS"))),
+        maturity_steps=maturity_steps,
+        accrue_month_end=accrue_interest,
+    )
+)

@@ -16,15 +16,12 @@ from typing import Literal, NamedTuple
 
 from app.money import HUNDRED, RUPEE, round_half_up, round_interest
 from app.services.common import ValidationError
+from app.settings import setting
 
 PRECISION = 40
 DAYS_IN_YEAR = 365
 SIMPLE_INTEREST_BELOW_DAYS = 180  # FD tenure < 180 days earns simple interest
 DEFAULT_PREMATURE_PENALTY = Decimal("1")
-TDS_THRESHOLD_PAISE = 50_000_00  # ₹50,000 a financial year (setting)
-TDS_THRESHOLD_SENIOR_PAISE = 1_00_000_00  # ₹1,00,000 for senior citizens (setting)
-TDS_RATE_PAN = Decimal("10")
-TDS_RATE_NO_PAN = Decimal("20")  # section 206AA
 
 Rounding = Literal["rupee", "paise"]
 Payout = Literal["monthly", "quarterly"]
@@ -345,8 +342,8 @@ def financial_year_bounds(d: date) -> tuple[date, date]:
 
 
 def tds_threshold(senior_citizen: bool) -> int:
-    """The default 194A threshold in paise: ₹50,000, or ₹1,00,000 for a senior citizen."""
-    return TDS_THRESHOLD_SENIOR_PAISE if senior_citizen else TDS_THRESHOLD_PAISE
+    """The 194A threshold in paise (settings TDS_THRESHOLD_PAISE / TDS_THRESHOLD_SENIOR_PAISE)."""
+    return int(setting("TDS_THRESHOLD_SENIOR_PAISE" if senior_citizen else "TDS_THRESHOLD_PAISE"))
 
 
 def tds_on_credit(
@@ -355,8 +352,8 @@ def tds_on_credit(
     *,
     fy_tds_before_paise: int,
     threshold_paise: int,
-    rate_pan: Decimal = TDS_RATE_PAN,
-    rate_no_pan: Decimal = TDS_RATE_NO_PAN,
+    rate_pan: Decimal | None = None,
+    rate_no_pan: Decimal | None = None,
     has_pan: bool,
     exempt_15g_15h: bool,
 ) -> int:
@@ -381,7 +378,10 @@ def tds_on_credit(
     total = fy_interest_before_paise + interest_paise
     if total <= threshold_paise:
         return 0
-    rate = rate_pan if has_pan else rate_no_pan
+    if has_pan:
+        rate = Decimal(setting("TDS_RATE_PAN")) if rate_pan is None else rate_pan
+    else:
+        rate = Decimal(setting("TDS_RATE_NO_PAN")) if rate_no_pan is None else rate_no_pan
     _check_rate(rate, "rate")
     with localcontext() as ctx:
         ctx.prec = PRECISION

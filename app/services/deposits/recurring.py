@@ -17,11 +17,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select, update
 
 from app.extensions import db
-from app.models.deposits import DepositAccount, RdInstallment, rate_of
+from app.models.deposits import DepositAccount, DepositProduct, RdInstallment, rate_of
 from app.models.ledger import Account, JournalEntry
 from app.models.members import Member
 from app.models.users import StaffUser
@@ -30,9 +31,11 @@ from app.services import ledger
 from app.services.common import DomainError, ValidationError, audit
 from app.services.ledger import Line, calendar, coa
 from app.services.ledger import kinds as deposit_rules
+from app.settings import setting
 
 from . import accounts as deposits
-from . import interest, tds
+from . import catalogue, interest, kinds, tds
+from .kinds import NewDeposit, Opening
 
 
 @dataclass(frozen=True)
@@ -65,11 +68,11 @@ def terms_for(product, member: Member, installment_paise: int, months: int, star
     """Validate an RD against its product; rate from the band for ``months`` (+ senior extra)."""
     if isinstance(months, bool) or not isinstance(months, int) or months <= 0:
         raise ValidationError("Give the RD tenure in whole months.", field="months")
-    low, high = int(product.setting("min_months", 1)), int(product.setting("max_months", 120))
-    band = deposits.rd_band(product, start, months)
+    low, high = int(product.setting("min_months", setting("RD_MIN_MONTHS"))), int(product.setting("max_months", setting("RD_MAX_MONTHS")))
+    band = catalogue.rd_band(product, start, months)
     if not low <= months <= high or band is None:
         raise ValidationError(
-            f"{product.name} has no rate for {months} months; supported tenures: {deposits.describe_bands(product, start)}.",
+            f"{product.name} has no rate for {months} months; supported tenures: {catalogue.describe_bands(product, start)}.",
             field="months",
         )
     minimum = int(product.setting("min_installment_paise", 100) or 100)
@@ -80,9 +83,9 @@ def terms_for(product, member: Member, installment_paise: int, months: int, star
         )
     if installment_paise % multiple:
         raise ValidationError(f"The instalment must be a multiple of {format_inr(multiple)}.", field="installment")
-    senior = deposits.is_senior(member, start)
+    senior = catalogue.is_senior(member, start)
     rate_bp = band.rate_bp + (band.senior_extra_bp if senior else 0)
-    result = interest.rd_maturity(installment_paise, rate_of(rate_bp), months, deposits.rounding())  # type: ignore[arg-type]
+    result = interest.rd_maturity(installment_paise, rate_of(rate_bp), months, catalogue.rounding())  # type: ignore[arg-type]
     return RdTerms(
         installment_paise, months, rate_bp, senior, start, interest.add_months(start, months), result.interest_paise
     )
@@ -199,8 +202,6 @@ def mark_overdue(on: date) -> int:
     """Mark instalments unpaid after their due date + grace days as overdue (set-based per product)."""
     deposits.check_not_after_business_date(on)
     total = 0
-    from app.models.deposits import DepositProduct
-
     for product in db.session.scalars(select(DepositProduct).where(DepositProduct.kind == "rd")):
         grace = int(product.setting("grace_days", 0) or 0)
         accounts = select(DepositAccount.account_id).where(DepositAccount.product_id == product.id)
@@ -282,8 +283,10 @@ def run_standing_instructions(on: date) -> SiResult:
                     kind="transfer",
                     narration=f"Standing instruction: {n} RD instalment(s) {sb.account_no} → {account.account_no}",
                     idempotency_key=f"rd-si:{account.id}:{due[0].seq}:{n}",
-                    channel="system",
                     reference=account.account_no,
+                    options=ledger.PostOptions(
+                        channel="system",
+                    ),
                 )
                 record_instalment(account, amount, entry)
         except DomainError:
@@ -349,9 +352,11 @@ def accrue_interest(month_end: date) -> int:
             [Line.dr(coa.EXP_RD_INTEREST, total), Line.cr(coa.INTEREST_PAYABLE_RD, total)],
             kind="interest",
             narration=f"RD interest accrued to {month_end:%d-%m-%Y} ({count} deposits)",
-            channel="system",
-            value_date=min(month_end, on),
-            allow_backdate=month_end < on,
+            options=ledger.PostOptions(
+                channel="system",
+                value_date=min(month_end, on),
+                allow_backdate=month_end < on,
+            ),
         )
     audit.record("rd.accrued", "deposits", month_end.isoformat(), after={"total_paise": total, "deposits": count})
     return total
@@ -375,7 +380,7 @@ def maturity_quote(account: Account, da: DepositAccount) -> RdQuote:
     rows = installments(account)
     months = [r.paid_month for r in rows if r.status == "paid"] + [r.seq for r in rows if r.status != "paid"]
     result = interest.rd_maturity_actual(
-        int(da.installment_paise or 0), da.rate, da.months, months, deposits.rounding()
+        int(da.installment_paise or 0), da.rate, da.months, months, catalogue.rounding()
     )  # type: ignore[arg-type]
     fees = sum(r.fee_paise for r in rows)
     return RdQuote(
@@ -392,14 +397,14 @@ def maturity_quote(account: Account, da: DepositAccount) -> RdQuote:
 def premature_quote(account: Account, da: DepositAccount, on: date) -> RdQuote:
     """Premature closure: (rate for the months actually run − penalty) on the instalments paid."""
     months_run = min(interest.completed_months(da.start_date, on), da.months)
-    band = deposits.rd_band(da.product, da.start_date, months_run) if months_run else None
+    band = catalogue.rd_band(da.product, da.start_date, months_run) if months_run else None
     penalty = Decimal(str(da.product.setting("premature_penalty", "1.00")))
     rate = Decimal(0)
     earned = 0
     if band is not None:
         base = rate_of(band.rate_bp + (band.senior_extra_bp if da.senior else 0))
         rate = interest.premature_rate(base, penalty)  # type: ignore[arg-type]
-        earned = interest_earned(da, months_run, _paid_months([account.id])[account.id], rate, deposits.rounding())
+        earned = interest_earned(da, months_run, _paid_months([account.id])[account.id], rate, catalogue.rounding())
     rows = installments(account)
     paid = [r for r in rows if r.status == "paid"]
     fees = sum(r.fee_paise for r in rows)
@@ -418,9 +423,11 @@ def _credit(da: DepositAccount, account: Account, amount: int, day: date, narrat
         lines,
         kind="interest",
         narration=f"{narration} — {account.account_no}",
-        allow_frozen=True,
         reference=account.account_no,
-        **post_kw,
+        options=ledger.PostOptions(
+            **post_kw,
+            allow_frozen=True,
+        ),
     )
     if amount > 0:
         tds.deduct_on_credit(account, amount, entry, day, **post_kw)
@@ -476,7 +483,7 @@ def mature_one(
     post_kw = _post_kw(day, today, by)
     if paid_months is None:
         paid_months = _paid_months([account.id])[account.id]
-    earned = interest_earned(da, da.months, paid_months, da.rate, deposits.rounding())  # type: ignore[arg-type]
+    earned = interest_earned(da, da.months, paid_months, da.rate, catalogue.rounding())  # type: ignore[arg-type]
     _credit(da, account, earned, day, f"RD interest at maturity {day:%d-%m-%Y}", post_kw)
     da.interest_paid_paise = earned
     da.matured_on = day
@@ -512,7 +519,7 @@ def mature_one(
             kind="maturity",
             narration=f"RD {account.account_no} matured {day:%d-%m-%Y}: {format_inr(amount)} to {target.account_no}",
             reference=account.account_no,
-            **post_kw,
+            options=ledger.PostOptions(**post_kw),
         )
     deposits.mark_closed(account, today, f"Matured {day:%d-%m-%Y}; paid to {target.account_no}")
     return True
@@ -567,3 +574,94 @@ def close(
     deposits.mark_closed(account, today, reason or "Matured deposit paid out")
     db.session.flush()
     return entries
+
+
+# ---------------------------------------------------------------- the recurring-deposit kind
+
+def _longest() -> int:
+    return int(setting("RD_MAX_MONTHS"))
+
+
+def default_settings() -> dict[str, Any]:
+    """An RD product's settings before the product says otherwise (tenure limits are settings)."""
+    return {
+        "min_installment_paise": 100_00,
+        "installment_multiple_paise": 10_00,
+        "min_months": int(setting("RD_MIN_MONTHS")),
+        "max_months": int(setting("RD_MAX_MONTHS")),
+        "missed_fee_paise": 0,
+        "grace_days": 0,
+        "premature_penalty": "1.00",
+    }
+
+
+def normalize_settings(out: dict[str, Any]) -> dict[str, Any]:
+    """Check an RD product's settings (merged over the defaults)."""
+    out["min_installment_paise"] = catalogue.paise_setting(out["min_installment_paise"], "min_installment_paise") or 100
+    out["installment_multiple_paise"] = (
+        catalogue.paise_setting(out["installment_multiple_paise"], "installment_multiple_paise") or 100
+    )
+    out["min_months"] = catalogue.int_setting(out["min_months"], "min_months", 1, _longest())
+    out["max_months"] = catalogue.int_setting(out["max_months"], "max_months", out["min_months"], _longest())
+    out["missed_fee_paise"] = catalogue.paise_setting(out["missed_fee_paise"], "missed_fee_paise")
+    out["grace_days"] = catalogue.int_setting(out["grace_days"], "grace_days", 0, 31)
+    out["premature_penalty"] = str(rate_of(catalogue.parse_rate_bp(out["premature_penalty"], "premature_penalty")))
+    return out
+
+
+def prepare_opening(new: NewDeposit) -> Opening:
+    """Terms of a new RD filled into its deposit details; the first instalment is the first money."""
+    req, da = new.req, new.da
+    installment = deposits.check_amount(req.installment_paise, "installment")
+    if req.amount_paise and req.amount_paise != installment:
+        raise ValidationError(
+            f"The first deposit {format_inr(req.amount_paise)} does not match the instalment {format_inr(installment)}.",
+            field="installment",
+        )
+    terms = terms_for(new.product, new.member, installment, req.months, new.on)
+    da.rate_bp, da.senior, da.maturity_date = terms.rate_bp, terms.senior, terms.maturity_date
+    da.months, da.installment_paise, da.due_day = req.months, installment, new.on.day
+    da.expected_interest_paise = terms.interest_paise
+    da.maturity_action = "credit_sb"
+    if req.si_account_no:
+        da.si_account_id = deposits.own_savings(new.member, req.si_account_no, "si_account").id
+    if req.payout_account_no or req.si_account_no:
+        da.payout_account_id = deposits.payout_target(new.member, req.payout_account_no or req.si_account_no).id
+    return Opening(installment, f"Recurring deposit opened: {terms.describe()}", terms.rate_bp)
+
+
+def after_opening(new: NewDeposit, account: Account, opening: Opening, entry: JournalEntry | None) -> None:
+    """The instalment schedule, with the first instalment paid by the opening entry."""
+    create_schedule(account, new.da)
+    if entry is not None:
+        record_instalment(account, opening.amount_paise, entry)
+
+
+def maturity_steps(on: date, report: deposits.StepReport) -> dict[str, Any]:
+    """The RD part of the day-end: standing instructions, overdue marking, maturities."""
+    si = run_standing_instructions(on)
+    return {
+        "rd_standing_instructions": si.paid,
+        "rd_overdue": mark_overdue(on),
+        "rd_matured": mature(on, report=report),
+    }
+
+
+kinds.register(
+    kinds.Kind(
+        name="rd",
+        label="Recurring deposit",
+        control_gl=coa.RD_DEPOSITS,
+        order=3,
+        default_settings=default_settings,
+        normalize_settings=normalize_settings,
+        prepare=prepare_opening,
+        after_open=after_opening,
+        close=close,
+        bands=kinds.Bands("months", _longest),
+        maturity_steps=maturity_steps,
+        accrue_month_end=accrue_interest,
+    )
+)
+deposit_rules.register_credit_check("rd", check_credit)
+deposit_rules.register_after_credit("rd", record_instalment)

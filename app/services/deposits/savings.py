@@ -23,8 +23,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
-from flask import current_app
 from sqlalchemy import case, func, insert, literal, select, update
 
 from app.extensions import db
@@ -35,9 +35,12 @@ from app.money import format_inr
 from app.services import ledger
 from app.services.common import Conflict, ValidationError, audit, uow
 from app.services.ledger import AccountRef, Line, calendar, coa
+from app.services.ledger import kinds as deposit_rules
+from app.settings import setting
 
 from . import accounts as deposits
-from . import interest, tds
+from . import catalogue, interest, kinds, tds
+from .kinds import NewDeposit, Opening
 
 # Accounts per chunk (one interest entry, one commit with commit_chunks). The balance trigger
 # sums an entry once since migration 0008, so big entries are linear; 2000 halves the
@@ -144,7 +147,7 @@ def accumulate_day(on: date, *, lo: int | None = None, hi: int | None = None) ->
 
 def _rate_on(product: DepositProduct, on: date) -> int | None:
     try:
-        return deposits.savings_rate_bp(product, on)
+        return catalogue.savings_rate_bp(product, on)
     except ValidationError:
         return None
 
@@ -240,7 +243,7 @@ def product_segments(da: DepositAccount, account: Account, through: date | None 
             after = sum(int(v) for d, v in nets.items() if d > day)
             eod.append((day, account.balance_paise - after))
             day += timedelta(days=1)
-        changes = deposits.savings_rate_changes(da.product)
+        changes = catalogue.savings_rate_changes(da.product)
         pieces.extend(interest.daily_products(eod, changes))
     return pieces
 
@@ -249,7 +252,7 @@ def interest_to_date(da: DepositAccount, account: Account, through: date) -> int
     """Savings interest earned in the current period up to ``through`` (rounded once)."""
     if da.product.setting("interest_free"):
         return 0
-    return interest.savings_interest(product_segments(da, account, through), deposits.rounding())
+    return interest.savings_interest(product_segments(da, account, through), catalogue.rounding())
 
 
 # ---------------------------------------------------------------- crediting
@@ -308,8 +311,8 @@ def credit_interest(
         return result
     accumulate_until(period_end, commit_each_day=commit_chunks, lo=lo, hi=hi)
     post_kw = {"value_date": period_end, "allow_backdate": period_end < on, "channel": "system"}
-    mode = deposits.rounding()
-    with_tds = bool(current_app.config.get("SB_INTEREST_TDS", False))
+    mode = catalogue.rounding()
+    with_tds = bool(setting("SB_INTEREST_TDS"))
     sp = SbDailyProduct.__table__
     acc = Account.__table__
     seg = SbProductSegment.__table__
@@ -408,9 +411,10 @@ def credit_interest(
                     + [Line.cr(ref, a, f"SB interest to {label}") for ref, a in credits],
                     kind="interest",
                     narration=f"Savings interest for the period ending {label} ({code})",
-                    allow_frozen=True,
-                    bulk=True,
-                    **post_kw,
+                    options=ledger.PostOptions(
+                        **post_kw,
+                        allow_frozen=True,
+                    ),
                 )
                 result.entries.append(entry.id)
                 result.interest_paise += total
@@ -426,8 +430,7 @@ def credit_interest(
                     + [Line.cr(coa.INCOME_SERVICE_CHARGES, total)],
                     kind="charge",
                     narration=f"Charge for average balance below {format_inr(min_balance)} ({code}, {label})",
-                    bulk=True,
-                    **post_kw,
+                    options=ledger.PostOptions(**post_kw),
                 )
                 result.entries.append(entry.id)
                 result.charges_paise += total
@@ -470,15 +473,13 @@ def close_account(
     form60_ref: str | None = None,
 ) -> list[JournalEntry]:
     """Close a savings account: credit interest to date (up to yesterday), pay out the balance."""
-    from app.models.deposits import DepositAccount as DA
-
     on = calendar.current_business_date()
     da = deposits.deposit_of(account)
     linked = db.session.scalars(
         select(Account.account_no)
-        .join(DA, DA.account_id == Account.id)
+        .join(DepositAccount, DepositAccount.account_id == Account.id)
         .where(
-            (DA.payout_account_id == account.id) | (DA.si_account_id == account.id),
+            (DepositAccount.payout_account_id == account.id) | (DepositAccount.si_account_id == account.id),
             Account.status != "closed",
         )
     ).all()
@@ -494,11 +495,13 @@ def close_account(
             [Line.dr(coa.EXP_SB_INTEREST, amount), Line.cr(account, amount, "Interest to date on closure")],
             kind="interest",
             narration=f"Savings interest to {on - timedelta(days=1):%d-%m-%Y} on closing {account.account_no}",
-            posted_by_id=posted_by,
-            allow_frozen=False,
+            options=ledger.PostOptions(
+                posted_by_id=posted_by,
+                allow_frozen=False,
+            ),
         )
         entries.append(entry)
-        if current_app.config.get("SB_INTEREST_TDS", False):
+        if setting("SB_INTEREST_TDS"):
             row = tds.deduct_on_credit(account, amount, entry, on, posted_by_id=posted_by)
             if row.tds_entry_id:
                 entries.append(db.session.get(JournalEntry, row.tds_entry_id))
@@ -519,3 +522,73 @@ def close_account(
     deposits.mark_closed(account, on, reason or "Closed at the member's request")
     db.session.flush()
     return entries
+
+
+# ---------------------------------------------------------------- the savings kind
+
+INTEREST_FREQUENCIES = ("quarterly", "half_yearly")
+
+
+def default_settings() -> dict[str, Any]:
+    """A savings product's settings before the product says otherwise."""
+    return {
+        "min_balance_paise": 0,
+        "min_balance_charge_paise": 0,
+        "min_opening_paise": 0,
+        "interest_frequency": "quarterly",
+        "interest_free": False,
+    }
+
+
+def normalize_settings(out: dict[str, Any]) -> dict[str, Any]:
+    """Check a savings product's settings (merged over the defaults)."""
+    for name in ("min_balance_paise", "min_balance_charge_paise", "min_opening_paise"):
+        out[name] = catalogue.paise_setting(out[name], name)
+    if out["interest_frequency"] not in INTEREST_FREQUENCIES:
+        raise ValidationError("Interest is credited quarterly or half-yearly.", field="interest_frequency")
+    out["interest_free"] = bool(out["interest_free"])
+    if out["min_opening_paise"] < out["min_balance_paise"]:
+        out["min_opening_paise"] = out["min_balance_paise"]
+    return out
+
+
+def prepare_opening(new: NewDeposit) -> Opening:
+    """The opening deposit (at least the product's minimum) and the rate in force."""
+    amount = deposits.check_amount(new.req.amount_paise, "amount", allow_zero=True)
+    minimum = int(new.product.setting("min_opening_paise", 0) or 0)
+    if amount < minimum:
+        raise ValidationError(
+            f"The opening deposit for {new.product.name} must be at least {format_inr(minimum)}.", field="amount"
+        )
+    return Opening(amount, "Savings account opened", catalogue.savings_rate_bp(new.product, new.on))
+
+
+def after_opening(new: NewDeposit, account: Account, opening: Opening, entry: JournalEntry | None) -> None:
+    """Start the account's daily products from the opening day."""
+    db.session.add(
+        SbDailyProduct(
+            account_id=account.id,
+            product_id=new.product.id,
+            rate_bp=opening.rate_bp,
+            product_paise=0,
+            period_start=new.on,
+            last_product_date=new.on - timedelta(days=1),
+        )
+    )
+    db.session.flush()
+
+
+kinds.register(
+    kinds.Kind(
+        name="savings",
+        label="Savings",
+        control_gl=coa.SB_DEPOSITS,
+        order=1,
+        default_settings=default_settings,
+        normalize_settings=normalize_settings,
+        prepare=prepare_opening,
+        after_open=after_opening,
+        close=close_account,
+    )
+)
+deposit_rules.register_withdrawal_floor("savings", deposits.savings_floor)

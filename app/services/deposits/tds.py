@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from flask import current_app
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -30,8 +29,11 @@ from app.models.ledger import Account, JournalEntry
 from app.models.members import Member
 from app.models.users import StaffUser
 from app.money import format_inr
+from app.services import ledger
+from app.services import members as member_rules
 from app.services.common import Conflict, ValidationError, audit
 from app.services.ledger import Line, coa
+from app.settings import setting
 
 from . import interest
 
@@ -45,18 +47,15 @@ REASON_LABELS = {
 }
 
 
-def _cfg(name: str, default):
-    return current_app.config.get(name, default)
-
-
 def is_senior_for_fy(member: Member, on: date) -> bool:
-    """Senior citizen for the financial year containing ``on``: 60+ at any time in it (on 31 March)."""
+    """Senior citizen for the financial year containing ``on``: of age at any time in it (on 31 March)."""
     _first, last = interest.financial_year_bounds(on)
-    return member.age_on(last) >= int(_cfg("SENIOR_CITIZEN_AGE", 60))
+    return member_rules.is_senior_citizen(member, last)
 
 
 def threshold_paise(senior: bool) -> int:
-    return int(_cfg("TDS_THRESHOLD_SENIOR_PAISE" if senior else "TDS_THRESHOLD_PAISE", interest.tds_threshold(senior)))
+    return interest.tds_threshold(senior)
+
 
 
 def form_on_file(member_id: int, fy: str) -> TdsForm | None:
@@ -98,15 +97,11 @@ def assess(account: Account, interest_paise: int, on: date) -> TdsDeduction:
     senior = is_senior_for_fy(member, on)
     form = form_on_file(member.id, fy)
     has_pan = bool(member.pan)
-    rate_pan = Decimal(str(_cfg("TDS_RATE_PAN", "10")))
-    rate_no_pan = Decimal(str(_cfg("TDS_RATE_NO_PAN", "20")))
     tds = interest.tds_on_credit(
         interest_paise,
         before_interest,
         fy_tds_before_paise=before_tds,
         threshold_paise=threshold_paise(senior),
-        rate_pan=rate_pan,
-        rate_no_pan=rate_no_pan,
         has_pan=has_pan,
         exempt_15g_15h=form is not None,
     )
@@ -117,7 +112,8 @@ def assess(account: Account, interest_paise: int, on: date) -> TdsDeduction:
     elif tds == 0 and before_interest + interest_paise <= threshold_paise(senior):
         reason, rate = "below_threshold", Decimal(0)
     else:
-        reason, rate = ("pan", rate_pan) if has_pan else ("no_pan", rate_no_pan)
+        reason = "pan" if has_pan else "no_pan"
+        rate = Decimal(setting("TDS_RATE_PAN" if has_pan else "TDS_RATE_NO_PAN"))
     row = TdsDeduction(
         member_id=member.id,
         account_id=account.id,
@@ -155,8 +151,6 @@ def shortfall_paise(member_id: int, fy: str) -> int:
         interest_sum,
         fy_tds_before_paise=tds_sum,
         threshold_paise=threshold_paise(is_senior_for_fy(member, first)),
-        rate_pan=Decimal(str(_cfg("TDS_RATE_PAN", "10"))),
-        rate_no_pan=Decimal(str(_cfg("TDS_RATE_NO_PAN", "20"))),
         has_pan=bool(member.pan),
         exempt_15g_15h=False,
     )
@@ -167,8 +161,6 @@ def post_deduction(
     row: TdsDeduction, debit_account: Account, interest_entry: JournalEntry, **post_kw
 ) -> JournalEntry | None:
     """Link the row to its interest entry and post the TDS: Dr the credited account / Cr TDS payable."""
-    from app.services import ledger
-
     row.entry_id = interest_entry.id
     if row.tds_paise <= 0:
         return None
@@ -180,9 +172,11 @@ def post_deduction(
         ],
         kind="tds",
         narration=f"TDS u/s 194A @ {rate_of(row.rate_bp)}% on interest {format_inr(row.interest_paise)} ({row.fy})",
-        allow_frozen=True,
         reference=source.account_no if source else None,
-        **post_kw,
+        options=ledger.PostOptions(
+            **post_kw,
+            allow_frozen=True,
+        ),
     )
     row.tds_entry_id = entry.id
     audit.record(
@@ -240,7 +234,7 @@ def record_form(
         raise ValidationError("Financial year as 2026-27.", field="fy")
     if received_on > date(int(fy[:4]) + 1, 3, 31):
         raise ValidationError("The form was received after that financial year ended.", field="received_on")
-    senior = member.age_on(date(int(fy[:4]) + 1, 3, 31)) >= int(_cfg("SENIOR_CITIZEN_AGE", 60))
+    senior = member_rules.is_senior_citizen(member, date(int(fy[:4]) + 1, 3, 31))
     if form == "15H" and not senior:
         raise ValidationError(
             f"Form 15H is for senior citizens; {member.name} is under 60 in {fy}: use 15G.", field="form"

@@ -28,8 +28,10 @@ from app.models.members import DOC_TYPES, KycDocument, Member
 from app.models.users import StaffUser
 from app.permissions import PERMISSIONS
 from app.services.common import Conflict, NotFound, PermissionDenied, ValidationError, audit, storage
+from app.settings import setting
 
 from . import registry as members_service
+from . import rules
 
 DOC_LABELS = {
     "aadhaar": "Aadhaar card",
@@ -177,7 +179,7 @@ def _require_not_maker(member: Member, checker: StaffUser, what: str) -> None:
 
 def too_large_message() -> str:
     """What to tell someone whose upload was refused for its size before it could be read."""
-    limit = int(current_app.config["DOCUMENT_MAX_BYTES"])
+    limit = int(setting("DOCUMENT_MAX_BYTES"))
     request_limit = current_app.config.get("MAX_CONTENT_LENGTH")
     if request_limit:
         limit = min(limit, int(request_limit))
@@ -348,12 +350,12 @@ def approve(member: Member, *, checker: StaffUser, verify_pending: bool = False,
             "These requirements have no verified document: " + "; ".join(lacking) + ".", field="documents"
         )
     before = _kyc_snapshot(member)
-    approved_on = members_service.today()
+    approved_on = rules.today()
     member.kyc_status = "approved"
     member.kyc_approved_by_id = checker.id
     member.kyc_approved_at = utcnow()
     member.kyc_rejection_reason = None
-    member.rekyc_due_on = members_service.rekyc_due_date(member.kyc_risk, approved_on)
+    member.rekyc_due_on = rules.rekyc_due_date(member.kyc_risk, approved_on)
     audit.record(
         "kyc.approve",
         "member",

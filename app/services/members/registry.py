@@ -12,10 +12,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -24,9 +22,7 @@ from app.extensions import db
 from app.models.base import utcnow
 from app.models.ledger import Account
 from app.models.members import (
-    GENDERS,
     MEMBER_STATUSES,
-    MEMBER_TYPES,
     RISK_CATEGORIES,
     Member,
     MemberLogin,
@@ -37,9 +33,12 @@ from app.models.members import (
 from app.models.users import Branch, StaffUser
 from app.services.common import NotFound, ValidationError, audit, numbering
 from app.services.common import validators as v
-from app.services.ledger import calendar
+from app.settings import setting
 
-MAX_NOMINEES = 4
+from .cleaning import Errors, clean_member_data, clean_nominees, clean_str
+from .rules import rekyc_due_date, rekyc_years, today
+from .share_register import shares_held
+
 # Who may move to which status by a plain status change. "applicant → active" happens only
 # through admission (fee and shares collected, see services/shares.py).
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -53,7 +52,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 TERMINAL_STATUSES = frozenset({"deceased", "expelled", "resigned"})
 # Changing any of these after KYC approval sends the KYC back for fresh verification.
 KYC_FIELDS = ("name", "date_of_birth", "address_line", "village_town", "district", "state", "pin", "pan")
-GENDER_ALIASES = {"f": "female", "m": "male", "o": "other", "t": "other", "transgender": "other"}
 ADDRESS_FIELDS = ("address_line", "village_town", "district", "state", "pin")
 # Which KYC documents show which identity detail: when the detail changes, a verified copy of
 # such a document no longer matches the record. A new number (Aadhaar, PAN) makes the old copy
@@ -67,11 +65,6 @@ DOCS_RECHECKED_BY = {
 }
 MASKED_PAN = re.compile(r"^[A-Z]{2}X{5}[0-9]{2}[A-Z]$")
 PAN_TAIL = re.compile(r"^[0-9]{3}[A-Z]$")
-
-
-def today() -> date:
-    """The open business date, or the calendar date when no day is open."""
-    return calendar.business_date_or_none() or date.today()
 
 
 # ---------------------------------------------------------------- lookups
@@ -90,14 +83,6 @@ def get(member_no: str) -> Member:
     member = find(member_no)
     if member is None:
         raise NotFound(f"No member {member_no!r}.", field="member_no")
-    return member
-
-
-def get_by_id(member_id: int) -> Member:
-    """The member with this database id; NotFound otherwise."""
-    member = db.session.get(Member, member_id)
-    if member is None:
-        raise NotFound("No such member.")
     return member
 
 
@@ -161,61 +146,6 @@ def member_accounts(member: Member) -> list[Account]:
     return list(db.session.scalars(select(Account).where(Account.member_id == member.id).order_by(Account.id)))
 
 
-# ---------------------------------------------------------------- eligibility helpers for other domains
-
-
-def is_minor(member: Member, on: date | None = None) -> bool:
-    """Younger than ``MEMBER_MIN_AGE`` (18) on the date."""
-    return member.age_on(on or today()) < int(current_app.config["MEMBER_MIN_AGE"])
-
-
-def is_senior_citizen(member: Member, on: date | None = None) -> bool:
-    """Aged ``SENIOR_CITIZEN_AGE`` (60) or more on the date (senior FD rate, TDS threshold)."""
-    return member.age_on(on or today()) >= int(current_app.config["SENIOR_CITIZEN_AGE"])
-
-
-def has_pan(member: Member) -> bool:
-    """Whether a PAN is on record (TDS at 10% instead of 20%)."""
-    return bool(member.pan)
-
-
-def has_pan_or_form60(member: Member) -> bool:
-    """Whether the member may do cash transactions of ₹50,000+ (PAN or Form 60 on file)."""
-    return bool(member.pan) or bool(member.form60_on_file)
-
-
-def kyc_current(member: Member, on: date | None = None) -> bool:
-    """KYC approved (or in re-KYC after an approval) and the re-KYC date not passed."""
-    if member.kyc_approved_at is None or member.kyc_status not in {"approved", "submitted"}:
-        return False
-    return member.rekyc_due_on is None or member.rekyc_due_on >= (on or today())
-
-
-def eligibility_problem(member: Member, on: date | None = None) -> str | None:
-    """Why the member cannot open accounts or take loans now, or None when they can."""
-    if member.status != "active":
-        if member.status == "applicant":
-            return f"{member.member_no} is still an applicant: admit the member (fee and shares) first."
-        return f"{member.member_no} is {member.status}; only active members can open accounts."
-    if member.kyc_approved_at is None or member.kyc_status == "rejected":
-        return f"{member.member_no} has no approved KYC."
-    if not kyc_current(member, on):
-        return f"{member.member_no}'s KYC expired on {member.rekyc_due_on:%d-%m-%Y}; complete re-KYC first."
-    return None
-
-
-def is_eligible_for_accounts(member: Member, on: date | None = None) -> bool:
-    """Active member with current KYC: may open deposit accounts and apply for loans."""
-    return eligibility_problem(member, on) is None
-
-
-def ensure_eligible_for_accounts(member: Member, on: date | None = None) -> None:
-    """Raise ValidationError (field ``member_no``) unless the member is eligible."""
-    problem = eligibility_problem(member, on)
-    if problem:
-        raise ValidationError(problem, field="member_no")
-
-
 # ---------------------------------------------------------------- snapshots
 
 
@@ -244,219 +174,7 @@ def snapshot(member: Member) -> dict[str, Any]:
     }
 
 
-# ---------------------------------------------------------------- input cleaning
-
-
-class _Errors:
-    """Collects field errors so a form shows every problem at once."""
-
-    def __init__(self) -> None:
-        self.errors: dict[str, list[str]] = {}
-
-    def add(self, field: str, message: str) -> None:
-        self.errors.setdefault(field, []).append(message)
-
-    def run(self, fn, *args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except ValidationError as exc:
-            for field, messages in (exc.errors or {exc.field or "": [exc.message]}).items():
-                for message in messages:
-                    self.add(field, message)
-            return None
-
-    def raise_if_any(self) -> None:
-        if self.errors:
-            count = sum(len(m) for m in self.errors.values())
-            first = next(iter(self.errors.values()))[0]
-            summary = first if count == 1 else f"Please correct the {count} problems shown."
-            raise ValidationError(summary, errors=self.errors)
-
-
-def _str(data: Mapping[str, Any], key: str) -> str:
-    value = data.get(key)
-    if value is None:
-        return ""
-    if isinstance(value, (date, bool, int)):
-        return str(value)
-    return value if isinstance(value, str) else str(value)
-
-
-def _bool(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in {"1", "true", "yes", "on", "y"}
-    return bool(value)
-
-
-def _choice(errors: _Errors, field: str, raw: str, choices: Iterable[str], label: str, default: str | None = None):
-    value = (raw or "").strip().lower()
-    if not value and default is not None:
-        return default
-    if field == "gender":
-        value = GENDER_ALIASES.get(value, value)
-    if value not in choices:
-        errors.add(field, f"Choose the {label}: {', '.join(choices)}.")
-        return None
-    return value
-
-
-def clean_member_data(data: Mapping[str, Any], *, on: date | None = None) -> dict[str, Any]:
-    """Validate a registration / edit form and return model values; ValidationError lists every problem."""
-    on = on or today()
-    e = _Errors()
-    out: dict[str, Any] = {}
-    out["name"] = e.run(v.clean_name, _str(data, "name"), field="name", label="Name")
-    out["father_or_spouse_name"] = e.run(
-        v.clean_name,
-        _str(data, "father_or_spouse_name"),
-        field="father_or_spouse_name",
-        label="Father's or spouse's name",
-        required=False,
-    )
-    born = data.get("date_of_birth")
-    out["date_of_birth"] = e.run(
-        v.clean_birth_date, born if isinstance(born, date) else _str(data, "date_of_birth"), today=on
-    )
-    out["gender"] = _choice(e, "gender", _str(data, "gender"), GENDERS, "gender")
-    out["mobile"] = e.run(v.clean_mobile, _str(data, "mobile"))
-    out["email"] = e.run(v.clean_email, _str(data, "email"))
-    out["address_line"] = e.run(
-        v.clean_text, _str(data, "address_line"), field="address_line", label="Address (house, street)", max_length=255
-    )
-    out["village_town"] = e.run(v.clean_text, _str(data, "village_town"), field="village_town", label="Village / town")
-    out["district"] = e.run(v.clean_text, _str(data, "district"), field="district", label="District")
-    out["state"] = e.run(v.clean_text, _str(data, "state"), field="state", label="State", max_length=60)
-    out["pin"] = e.run(v.clean_pin, _str(data, "pin"))
-    out["occupation"] = e.run(
-        v.clean_text, _str(data, "occupation"), field="occupation", label="Occupation", required=False
-    )
-    out["member_type"] = _choice(e, "member_type", _str(data, "member_type"), MEMBER_TYPES, "member type", "regular")
-    out["kyc_risk"] = _choice(e, "kyc_risk", _str(data, "kyc_risk"), RISK_CATEGORIES, "risk category", "low")
-    pan_raw = _str(data, "pan").strip()
-    out["pan"] = e.run(v.clean_pan, pan_raw) if pan_raw else None
-    # Only a declaration that the applicant will submit Form 60: "Form 60 on file" is set only
-    # when a reviewer verifies the Form 60 document (services/kyc.verify_document).
-    out["form60_declared"] = _bool(data.get("form60")) if "form60" in data else None
-    aadhaar_raw = _str(data, "aadhaar").strip()
-    out["aadhaar"] = e.run(v.clean_aadhaar, aadhaar_raw) if aadhaar_raw else None
-    out["guardian_name"] = e.run(
-        v.clean_name, _str(data, "guardian_name"), field="guardian_name", label="Guardian's name", required=False
-    )
-    out["guardian_relation"] = e.run(
-        v.clean_text,
-        _str(data, "guardian_relation"),
-        field="guardian_relation",
-        label="Guardian's relationship",
-        max_length=40,
-        required=False,
-    )
-    if out["date_of_birth"] is not None:
-        age = v.age_on(out["date_of_birth"], on)
-        minimum = int(current_app.config["MEMBER_MIN_AGE"])
-        if age < minimum:
-            if not out["guardian_name"] and "guardian_name" not in e.errors:
-                e.add(
-                    "guardian_name",
-                    f"The applicant is {age} years old: a member under {minimum} needs a guardian. "
-                    "Enter the guardian's name.",
-                )
-            if not out["guardian_relation"] and "guardian_relation" not in e.errors:
-                e.add("guardian_relation", "Enter the guardian's relationship to the minor (e.g. father, mother).")
-        else:
-            out["guardian_name"] = out["guardian_relation"] = None
-    if "nominees" in data and data.get("nominees") is not None:
-        out["nominees"] = e.run(clean_nominees, data.get("nominees") or [], on=on)
-    e.raise_if_any()
-    return out
-
-
-def _percent_to_bp(raw: Any) -> int:
-    text = str(raw).strip().rstrip("%").strip()
-    try:
-        value = Decimal(text)
-    except InvalidOperation as exc:
-        raise ValueError("not a number") from exc
-    if value != value.quantize(Decimal("0.01")) or value <= 0 or value > 100:
-        raise ValueError("out of range")
-    return int(value * 100)
-
-
-def clean_nominees(rows: Iterable[Mapping[str, Any]], *, on: date | None = None) -> list[dict[str, Any]]:
-    """Validate nominee rows (blank rows ignored): shares must total 100%; minors need a guardian."""
-    on = on or today()
-    cleaned: list[dict[str, Any]] = []
-    problems: list[str] = []
-    filled = [
-        row
-        for row in rows
-        if any(_str(row, k).strip() for k in ("name", "relationship", "date_of_birth", "share_percent", "share_bp"))
-    ]
-    if len(filled) > MAX_NOMINEES:
-        raise ValidationError(f"At most {MAX_NOMINEES} nominees can be named.", field="nominees")
-    for i, row in enumerate(filled, start=1):
-        e = _Errors()
-        name = e.run(v.clean_name, _str(row, "name"), field="name", label="Name")
-        relationship = e.run(
-            v.clean_text, _str(row, "relationship"), field="relationship", label="Relationship", max_length=40
-        )
-        born_raw = row.get("date_of_birth")
-        born = None
-        if isinstance(born_raw, date) or _str(row, "date_of_birth").strip():
-            born = e.run(
-                v.clean_birth_date, born_raw if isinstance(born_raw, date) else _str(row, "date_of_birth"), today=on
-            )
-        share_bp = None
-        if row.get("share_bp") not in (None, ""):
-            try:
-                share_bp = int(row["share_bp"])
-                if not 0 < share_bp <= 10000:
-                    raise ValueError
-            except (TypeError, ValueError):
-                e.add("share", "Share must be between 0.01% and 100%.")
-                share_bp = None
-        elif _str(row, "share_percent").strip():
-            try:
-                share_bp = _percent_to_bp(row["share_percent"])
-            except ValueError:
-                e.add("share", "Share must be a percentage between 0.01 and 100, e.g. 50 or 33.34.")
-        elif len(filled) == 1:
-            share_bp = 10000
-        else:
-            e.add("share", "Enter this nominee's share in percent.")
-        guardian = e.run(
-            v.clean_name, _str(row, "guardian_name"), field="guardian_name", label="Guardian's name", required=False
-        )
-        if born is not None and v.age_on(born, on) < 18 and not guardian:
-            e.add("guardian_name", "This nominee is a minor: name a guardian who will receive on the minor's behalf.")
-        address = e.run(
-            v.clean_text, _str(row, "address"), field="address", label="Address", max_length=255, required=False
-        )
-        for messages in e.errors.values():
-            problems.extend(f"Nominee {i}: {m}" for m in messages)
-        cleaned.append(
-            {
-                "name": name,
-                "relationship": relationship,
-                "date_of_birth": born,
-                "share_bp": share_bp,
-                "guardian_name": guardian,
-                "address": address,
-            }
-        )
-    if not problems and cleaned:
-        total = sum(n["share_bp"] for n in cleaned)
-        if total != 10000:
-            problems.append(
-                f"Nominee shares add up to {Decimal(total) / 100:.2f}%; together they must be exactly 100%."
-            )
-    if problems:
-        raise ValidationError(
-            problems[0] if len(problems) == 1 else "Check the nominees.", errors={"nominees": problems}
-        )
-    return cleaned
-
-
-def _duplicate_checks(e: _Errors, values: dict[str, Any], *, exclude_id: int | None, reveal: bool) -> None:
+def _duplicate_checks(e: Errors, values: dict[str, Any], *, exclude_id: int | None, reveal: bool) -> None:
     if values.get("aadhaar"):
         other = db.session.scalar(select(Member).where(Member.aadhaar_hash == crypto.lookup_hash(values["aadhaar"])))
         if other is not None and other.id != exclude_id:
@@ -502,7 +220,7 @@ def _flush_unique(reveal: bool) -> None:
 
 def next_member_no(branch: Branch | None) -> str:
     """Allocate the next member number for the branch's prefix (atomic counter)."""
-    prefix = (branch.code if branch else current_app.config["MEMBER_NO_PREFIX"]).upper()
+    prefix = (branch.code if branch else setting("MEMBER_NO_PREFIX")).upper()
     n = numbering.next_value(f"member_no:{prefix}")
     return f"{prefix}{n:06d}"
 
@@ -545,7 +263,7 @@ def register(
     The ``form60`` box is only the applicant's declaration that Form 60 will be submitted:
     "Form 60 on file" is set when a reviewer verifies the Form 60 document.
     """
-    e = _Errors()
+    e = Errors()
     values = e.run(clean_member_data, data)
     branch = e.run(_resolve_branch, branch_id, by)
     if values is not None:
@@ -662,12 +380,12 @@ def update(member: Member, data: Mapping[str, Any], *, by: StaffUser | None) -> 
         "guardian_relation": member.guardian_relation,
     }
     merged.update({k: val for k, val in data.items() if k != "kyc_risk"})
-    if member.pan and not _str(merged, "pan").strip():
+    if member.pan and not clean_str(merged, "pan").strip():
         raise ValidationError("A PAN on record cannot be removed; correct it instead.", field="pan")
-    if member.aadhaar_hash and "aadhaar" in data and not _str(data, "aadhaar").strip():
+    if member.aadhaar_hash and "aadhaar" in data and not clean_str(data, "aadhaar").strip():
         merged.pop("aadhaar", None)
     values = clean_member_data(merged)
-    e = _Errors()
+    e = Errors()
     _duplicate_checks(e, values, exclude_id=member.id, reveal=True)
     login = db.session.scalar(select(MemberLogin).where(MemberLogin.member_id == member.id))
     mobile_changed = values["mobile"] != member.mobile
@@ -854,9 +572,7 @@ def change_status(
     if effective < member.date_of_birth or (member.joined_on and effective < member.joined_on):
         raise ValidationError("The effective date is before the member joined.", field="effective_on")
     if to_status == "resigned" and member.status != "applicant":
-        from . import shares
-
-        held = shares.shares_held(member)
+        held = shares_held(member)
         if held:
             raise ValidationError(
                 f"{member.member_no} still holds {held} shares. Request a share refund that closes the "
@@ -867,16 +583,6 @@ def change_status(
 
 
 # ---------------------------------------------------------------- periodic re-KYC
-
-
-def rekyc_years(risk: str) -> int:
-    """Years between KYC updates for a risk category (settings REKYC_YEARS_LOW/MEDIUM/HIGH)."""
-    return int(current_app.config[f"REKYC_YEARS_{risk.upper()}"])
-
-
-def rekyc_due_date(risk: str, approved_on: date) -> date:
-    """When the next periodic KYC update falls due after an approval on ``approved_on``."""
-    return v.add_years(approved_on, rekyc_years(risk))
 
 
 @dataclass(frozen=True)
@@ -892,7 +598,7 @@ class KycDue:
 def kyc_due(as_of: date | None = None, *, within_days: int | None = None, branch_id: int | None = None) -> list[KycDue]:
     """Members with approved KYC whose re-KYC date has passed or falls within the window."""
     as_of = as_of or today()
-    window = int(current_app.config["KYC_DUE_WINDOW_DAYS"] if within_days is None else within_days)
+    window = int(setting("KYC_DUE_WINDOW_DAYS") if within_days is None else within_days)
     stmt = (
         select(Member)
         .where(
