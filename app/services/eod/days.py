@@ -21,7 +21,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # Approval requests of the day's work that must be decided before the day closes.
 DAY_BOUND_APPROVALS = ("teller", "ledger", "transfers", "counter")
 # Accounts that hold money only in passing: at zero at the end of every day.
-ZERO_AT_DAY_END = (coa.SUSPENSE, coa.TELLER_CASH)
+ZERO_AT_DAY_END = {coa.SUSPENSE: "Suspense", coa.TELLER_CASH: "Teller cash in drawers"}
 
 
 # ---------------------------------------------------------------- holidays
@@ -123,7 +123,7 @@ def prechecks(on: date) -> list[Check]:
         except ValidationError:  # a chart without the account has nothing in it
             continue
         if balance:
-            nonzero.append(f"GL {code} holds {format_inr(balance)} (clear it to zero)")
+            nonzero.append(f"{ZERO_AT_DAY_END[code]} (GL {code}) holds {format_inr(balance)}: clear it to zero")
     out.append(
         Check(
             "Suspense and clearing accounts at zero",
