@@ -16,8 +16,10 @@ from sqlalchemy import create_engine, text
 DEFAULT_SERVER_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 SCRATCH_DB = "sahakari_bench"
 PGBENCH_DB = "sahakari_pgbench"
+POSTING_DB = "sahakari_bench_posting"  # bench.posting (its own, so benchmarks may run side by side)
+GROWTH_DB = "sahakari_bench_growth"  # bench.ledger_growth
 REPORTS_DB = "sahakari_bench_reports"  # bench.reports
-SCRATCH_NAMES = frozenset({SCRATCH_DB, PGBENCH_DB, REPORTS_DB})
+SCRATCH_NAMES = frozenset({SCRATCH_DB, PGBENCH_DB, POSTING_DB, GROWTH_DB, REPORTS_DB})
 HELP_EPILOG = (
     "Database: BENCH_DATABASE_URL names the PostgreSQL server only (default "
     f"{DEFAULT_SERVER_URL}); the benchmark drops and recreates its own scratch databases "
@@ -40,9 +42,9 @@ def scratch_url(server: str, name: str = SCRATCH_DB) -> str:
     return f"{base}/{name}{query}"
 
 
-def bench_url() -> str:
-    """The scratch benchmark database (always ``sahakari_bench``) on the configured server."""
-    return scratch_url(server_url())
+def bench_url(name: str = SCRATCH_DB) -> str:
+    """A scratch benchmark database (``sahakari_bench`` unless a benchmark names its own) on the configured server."""
+    return scratch_url(server_url(), name)
 
 
 def recreate_database(url: str) -> None:

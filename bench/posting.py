@@ -12,7 +12,7 @@ SQLAlchemy event listeners: statements, BEGIN, COMMIT, ROLLBACK), its Python CPU
 the ratios. ``--profile`` adds the top functions of a cProfile of 300 postings.
 
 BENCH_DATABASE_URL names the server only: the run drops and recreates the scratch
-databases ``sahakari_bench`` and ``sahakari_pgbench`` there, never the database in the URL.
+databases ``sahakari_bench_posting`` and ``sahakari_pgbench`` there, never the database in the URL.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from pathlib import Path
 from bench.common import (
     HELP_EPILOG,
     PGBENCH_DB,
+    POSTING_DB,
     bench_url,
     make_bench_app,
     migrated_app,
@@ -381,7 +382,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-http", action="store_true")
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args(argv)
-    url = bench_url()
+    url = bench_url(POSTING_DB)
     pg = run_pgbench(url, args.workers, args.seconds)
     numbers = _setup(url, args.accounts)
     trips = count_round_trips(url, numbers, profile=args.profile)

@@ -378,7 +378,7 @@ def verify() -> VerifyResult:
             f"the chain ends at seq {checked} but a checkpoint covers seq {newest}: sealed audit rows were deleted",
             len(anchors),
         )  # fmt: skip
-    grace = timedelta(seconds=int(current_app.config.get("AUDIT_ANCHOR_GRACE_SECONDS") or 600))
+    grace = timedelta(seconds=int(current_app.config.get("AUDIT_ANCHOR_GRACE_SECONDS", 600)))
     if last is not None and newest < checked:
         stale = db.session.scalar(
             select(func.max(AuditLog.seal_seq)).where(

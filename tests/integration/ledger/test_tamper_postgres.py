@@ -24,7 +24,7 @@ from app.models.audit import AuditLog
 from app.models.ledger import Account, JournalEntry, JournalLine
 from app.services import ledger
 from app.services.common import audit, storage, uow
-from app.services.ledger import Line, coa
+from app.services.ledger import Line
 from tests.conftest import new_account
 
 pytestmark = pytest.mark.postgres
@@ -136,7 +136,9 @@ def test_a_checkpoint_written_with_another_key_is_refused(pg_app, pg_books):
     _transfers(1)
     _both_ok()
     first = db.session.scalar(select(AuditLog.hash).where(AuditLog.seal_seq == 1))
-    last = db.session.execute(select(AuditLog.seal_seq, AuditLog.hash).order_by(AuditLog.seal_seq.desc()).limit(1)).one()
+    last = db.session.execute(
+        select(AuditLog.seal_seq, AuditLog.hash).order_by(AuditLog.seal_seq.desc()).limit(1)
+    ).one()
     pg_app.config["AUDIT_ANCHOR_KEY"] = "an attacker's key"
     audit.write_checkpoint(first, last.seal_seq + 5, "f" * 64)
     pg_app.config["AUDIT_ANCHOR_KEY"] = "dev-only-audit-anchor-key"
@@ -159,8 +161,12 @@ def test_a_balanced_rewrite_of_an_entry_and_both_balances_is_detected(pg_app, pg
         .values(credit_paise=50)
     )
     db.session.execute(update(JournalEntry).where(JournalEntry.id == target.id).values(total_paise=50))
-    db.session.execute(update(Account).where(Account.id == a.id).values(balance_paise=Account.balance_paise + amount - 50))
-    db.session.execute(update(Account).where(Account.id == b.id).values(balance_paise=Account.balance_paise - amount + 50))
+    db.session.execute(
+        update(Account).where(Account.id == a.id).values(balance_paise=Account.balance_paise + amount - 50)
+    )
+    db.session.execute(
+        update(Account).where(Account.id == b.id).values(balance_paise=Account.balance_paise - amount + 50)
+    )
     db.session.commit()
     report = ledger.verify()
     assert not report.ok
