@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, g, jsonify, request, url_for
+from flask import Response, g, jsonify, request, url_for
 
 from app.blueprints.api import bp
 from app.blueprints.api import routes as api_routes  # /v1/auth/* and /v1/me are registered first
@@ -32,6 +32,7 @@ from app.services import members as members_service
 from app.services.access import member_auth, tokens
 from app.services.common import AuthError, DomainError, ValidationError, notifications, uow
 from app.services.members import kyc, shares
+from app.settings import setting
 
 PROBLEM = ref("Problem")
 ADDRESS = schema(
@@ -415,7 +416,7 @@ def admit_member(member_no: str) -> tuple[Response, int]:
 
 
 def _register_limit() -> str:
-    return current_app.config["RATELIMIT_REGISTER"]
+    return setting("RATELIMIT_REGISTER")
 
 
 @bp.post("/v1/auth/register")

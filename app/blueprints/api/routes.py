@@ -23,6 +23,7 @@ from app.models.base import utcnow
 from app.services import access
 from app.services.access import staff_auth, tokens
 from app.services.common import AuthError, audit, uow
+from app.settings import setting
 
 PROBLEM = ref("Problem")
 TOKENS = schema(
@@ -75,11 +76,11 @@ ME = schema(
 
 
 def _login_limit() -> str:
-    return current_app.config["RATELIMIT_LOGIN"]
+    return setting("RATELIMIT_LOGIN")
 
 
 def _otp_limit() -> str:
-    return current_app.config["RATELIMIT_OTP"]
+    return setting("RATELIMIT_OTP")
 
 
 def _tokens_response(pair: tokens.TokenPair) -> Response:

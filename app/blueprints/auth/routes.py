@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import segno
-from flask import Response, abort, current_app, flash, redirect, request, session, url_for
+from flask import Response, abort, flash, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
 from app.blueprints.auth import bp
@@ -13,6 +13,7 @@ from app.models.users import StaffUser
 from app.permissions import public, staff_login_required
 from app.services.access import staff_auth
 from app.services.common import Actor, AuthError, ValidationError, audit, current_actor, uow
+from app.settings import setting
 from app.web import apply_domain_error, render
 
 PENDING = "pending_staff_id"
@@ -20,11 +21,11 @@ ENROL_REQUIRED = "pending_enrolment"  # set at sign-in only when TOTP enrolment 
 
 
 def _login_limit() -> str:
-    return current_app.config["RATELIMIT_LOGIN"]
+    return setting("RATELIMIT_LOGIN")
 
 
 def _otp_limit() -> str:
-    return current_app.config["RATELIMIT_OTP"]
+    return setting("RATELIMIT_OTP")
 
 
 def _safe_next(target: str | None) -> str:

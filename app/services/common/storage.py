@@ -19,6 +19,8 @@ from pathlib import Path
 
 from flask import current_app
 
+from app.settings import setting
+
 from .errors import NotFound, ValidationError
 
 ALLOWED = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
@@ -58,7 +60,7 @@ def detect_content_type(data: bytes) -> str | None:
 
 def check_upload(data: bytes, *, field: str = "file") -> str:
     """Refuse empty, oversized or non-PDF/JPEG/PNG content; returns the detected type."""
-    limit = int(current_app.config["DOCUMENT_MAX_BYTES"])
+    limit = setting("DOCUMENT_MAX_BYTES")
     if not data:
         raise ValidationError("Choose a file to upload; the file received was empty.", field=field)
     if len(data) > limit:
@@ -150,7 +152,7 @@ def presigned_url(key: str, *, content_type: str, filename: str) -> str:
             "ResponseContentType": content_type,
             "ResponseContentDisposition": f'inline; filename="{disposition_name}"',
         },
-        ExpiresIn=int(current_app.config["S3_PRESIGN_SECONDS"]),
+        ExpiresIn=setting("S3_PRESIGN_SECONDS"),
     )
 
 
@@ -239,6 +241,6 @@ def _s3():
 
     return boto3.client(
         "s3",
-        region_name=current_app.config.get("S3_REGION"),
+        region_name=setting("S3_REGION"),
         endpoint_url=current_app.config.get("S3_ENDPOINT_URL"),
     )
