@@ -16,9 +16,17 @@ PUBLIC_ENDPOINTS = {
     "auth.login",
     "auth.totp",
     "auth.enrol",
-    # member portal sign-in
+    # member portal sign-in, activation, forgot password, language, manifest, calculators
     "portal.index",
     "portal.login",
+    "portal.code",
+    "portal.resend",
+    "portal.activate",
+    "portal.reset",
+    "portal.set_password",
+    "portal.language",
+    "portal.manifest",
+    "portal.calculators",
     # liveness / readiness probes
     "health.healthz",
     "health.readyz",

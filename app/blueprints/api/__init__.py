@@ -10,3 +10,4 @@ csrf.exempt(bp)
 from app.blueprints.api import accounts, calculators, counter, ledger, members, routes  # noqa: F401
 from app.blueprints.api import reports  # noqa: F401
 from app.blueprints.api import loans  # noqa: F401
+from app.blueprints.api import me  # noqa: F401

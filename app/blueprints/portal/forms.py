@@ -44,14 +44,14 @@ class ChangePasswordForm(NewPasswordForm):
 
 
 class TransferForm(FlaskForm):
-    from_account = SelectField(_l("From"), validators=[DataRequired()])
+    from_account = SelectField(_l("From"), validators=[DataRequired()], validate_choice=False)  # scoped in the view
     to_account = StringField(_l("To account number"), validators=[DataRequired(_l("Enter the account number to pay."))])
     amount = StringField(_l("Amount (₹)"), validators=[DataRequired(_l("Enter the amount."))])
     narration = StringField(_l("Note (optional)"), validators=[Optional(), Length(max=80)])
 
 
 class StatementForm(FlaskForm):
-    account = SelectField(_l("Account"), validators=[DataRequired()])
+    account = SelectField(_l("Account"), validators=[DataRequired()], validate_choice=False)  # scoped in the view
     start = DateField(_l("From"), validators=[DataRequired(_l("Choose the first day."))])
     end = DateField(_l("To"), validators=[DataRequired(_l("Choose the last day."))])
 
@@ -66,3 +66,10 @@ class NomineeRequestForm(FlaskForm):
         _l("What should change? (name, relationship, share)"),
         validators=[DataRequired(_l("Describe the change.")), Length(min=5, max=500)],
     )
+
+
+class LoanApplyForm(FlaskForm):
+    product = SelectField(_l("Loan type"), validators=[DataRequired()])
+    amount = StringField(_l("Amount (₹)"), validators=[DataRequired(_l("Enter the amount."))])
+    months = StringField(_l("Months"), validators=[DataRequired(_l("Enter the number of months.")), Length(max=3)])
+    purpose = StringField(_l("Purpose"), validators=[Optional(), Length(max=200)])

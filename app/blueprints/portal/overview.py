@@ -14,8 +14,9 @@ from typing import Any
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from app import money
 from app.models.members import Member, MemberLogin
-from app.services import access, members
+from app.services import access, loans, members
 from app.services.common import validators as v
 from app.services.deposits import passbook, statements
 from app.settings import setting
@@ -104,6 +105,27 @@ def dashboard(login: MemberLogin) -> Dashboard:
     )
     if deposits:
         view.recent = passbook.transactions(deposits, page=1, per_page=5, newest_first=True).lines
+    summaries = [
+        loans.summary(loan)
+        for loan in loans.member_loans(member)
+        if loan.account_id and loan.status in ("disbursed", "active")
+    ]
+    due = [s for s in summaries if s.next_due_date]
+    if due:
+        view.next_emi = min(due, key=lambda s: s.next_due_date)
+    for s in summaries:
+        if s.overdue_paise:
+            view.alerts.append(
+                Alert(
+                    "danger",
+                    _(
+                        "EMI overdue on %(no)s: %(amount)s.",
+                        no=s.loan.loan_no,
+                        amount=money.format_inr(s.overdue_paise),
+                    ),
+                    f"/portal/loans/{s.loan.loan_no}",
+                )
+            )
     alert = kyc_alert(member, today)
     if alert:
         view.alerts.append(alert)

@@ -168,8 +168,8 @@ def statements_page() -> Response:
             form.account.data = request.args["account"]
         return render("portal/statements.html", form=form)
     if form.validate_on_submit():
+        acc = _account_or_404(form.account.data)
         try:
-            acc = access.visible_account(current_user, form.account.data)
             result = statements.statement_pdf(
                 acc,
                 form.start.data,
@@ -254,9 +254,11 @@ def transfer() -> Response:
     """Move money from an own savings account to another own account or another member's."""
     form = _transfer_form()
     if form.validate_on_submit():
+        source = _account_or_404(form.from_account.data)
+        if source.member_id != current_user.member_id or source.kind != "savings":
+            abort(404)
         try:
             amount = money.parse_amount(form.amount.data)
-            source = access.visible_account(current_user, form.from_account.data, kinds=("savings",))
             target_no = (form.to_account.data or "").strip().upper()
             target = transfers.find_account(target_no, field="to_account")
             pending = {
