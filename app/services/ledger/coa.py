@@ -45,6 +45,10 @@ STANDARD_ASSET_PROVISION = "2502"
 INTEREST_SUSPENSE = "2601"
 SHARE_CAPITAL = "3100"
 STATUTORY_RESERVE = "3200"
+BUILDING_FUND = "3301"
+DIVIDEND_EQUALISATION_FUND = "3302"
+EDUCATION_FUND = "3303"
+BORROWINGS_DCCB = "2701"
 PL_APPROPRIATION = "3401"
 INCOME_LOAN_INTEREST = "4101"
 INCOME_PENAL = "4102"
@@ -117,13 +121,15 @@ DEFAULT_CHART: list[tuple[str, str, str, str | None, str]] = [
     (STANDARD_ASSET_PROVISION, "Provision for standard assets", "liability", "2500", ""),
     ("2600", "Memorandum and suspense reserves", "liability", "2000", "group"),
     (INTEREST_SUSPENSE, "Overdue interest reserve (interest suspense)", "liability", "2600", ""),
+    ("2700", "Borrowings", "liability", "2000", "group"),
+    (BORROWINGS_DCCB, "Borrowings from District Central Co-operative Bank", "liability", "2700", ""),
     ("3000", "Capital and reserves", "equity", None, "group"),
     (SHARE_CAPITAL, "Share capital", "equity", "3000", "control"),
     (STATUTORY_RESERVE, "Statutory reserve fund", "equity", "3000", ""),
     ("3300", "Other reserves and funds", "equity", "3000", "group"),
-    ("3301", "Building fund", "equity", "3300", ""),
-    ("3302", "Dividend equalisation fund", "equity", "3300", ""),
-    ("3303", "Co-operative education fund", "equity", "3300", ""),
+    (BUILDING_FUND, "Building fund", "equity", "3300", ""),
+    (DIVIDEND_EQUALISATION_FUND, "Dividend equalisation fund", "equity", "3300", ""),
+    (EDUCATION_FUND, "Co-operative education fund", "equity", "3300", ""),
     ("3400", "Profit and loss", "equity", "3000", "group"),
     (PL_APPROPRIATION, "Profit and loss appropriation", "equity", "3400", ""),
     ("4000", "Income", "income", None, "group"),
