@@ -16,6 +16,7 @@ from app.blueprints.api.auth import api_permission, current_subject
 from app.blueprints.api.common import json_body
 from app.blueprints.api.idempotency import idempotent
 from app.blueprints.api.openapi import api_doc, boolean, date, integer, money, obj, schema, string
+from app.errors import problem
 from app.models.ledger import Account
 from app.money import MoneyError, parse_amount, to_json
 from app.services import access
@@ -245,6 +246,13 @@ def transfer_create() -> Response:
     subject = current_subject()
     if subject.kind == "member":
         access.visible_account(subject, from_no)  # a member debits only an account they hold (else 404)
+        if access.member_auth.transfer_code_needed(amount):
+            return problem(
+                428,
+                "Code required",
+                "Transfers of this size need an SMS code: send them to POST /api/v1/me/transfers.",
+                type_="otp-required",
+            )
         result = transfers.transfer_by_number(
             from_no, to_no, amount, narration=narration, member_id=access.member_id_of(subject), channel="api"
         )
