@@ -55,6 +55,7 @@ def seed(today: date | None = None) -> list[str]:
     from . import deposits as demo_deposits
     from . import loans as demo_loans
     from . import members as demo_members
+    from . import portal as demo_portal
 
     teller.seed_demo_vault()
     cashier = staff_auth.find_by_username("cashier")
@@ -63,6 +64,7 @@ def seed(today: date | None = None) -> list[str]:
     extra = demo_members.seed_members()
     extra += demo_deposits.seed_deposits()
     extra += demo_loans.seed_loans()
+    extra += demo_portal.seed_portal_login(DEMO_PASSWORD)
     uow.commit()
     lines = ["Demo society ready. DEMO CREDENTIALS (demo data only):"]
     lines += [f"  staff  {role:<10} / {DEMO_PASSWORD}" for role in ROLES]
