@@ -37,7 +37,7 @@ def test_day_end_steps_on_postgresql(pg_books):
     charges = list(
         db.session.scalars(select(LoanCharge).where(LoanCharge.loan_id == loan.id).order_by(LoanCharge.charge_date))
     )
-    assert [(c.charge_date, c.base_paise, c.amount_paise) for c in charges][0] == (date(2026, 5, 5), 8884_88, 49)
+    assert (charges[0].charge_date, charges[0].base_paise, charges[0].amount_paise) == (date(2026, 5, 5), 8884_88, 49)
     assert ledger.gl_balance(coa.INTEREST_SUSPENSE) == 2762_66 and ledger.gl_balance(coa.INCOME_LOAN_INTEREST) == 0
     _run(date(2026, 8, 5), loans.post_provisions)
     assert ledger.gl_balance(coa.NPA_PROVISION) == 10_000_00
