@@ -19,4 +19,4 @@ def _setup(state) -> None:
     state.app.context_processor(template_globals)
 
 
-from app.blueprints.portal import auth_routes, routes  # noqa: F401
+from app.blueprints.portal import auth_routes, loan_routes, routes  # noqa: F401

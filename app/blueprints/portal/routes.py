@@ -31,6 +31,7 @@ from app.services.common import DomainError, NotFound, notifications, uow
 from app.services.common import validators as v
 from app.services.counter import transfers
 from app.services.deposits import passbook, statements
+from app.services.ledger import calendar
 from app.settings import setting
 from app.web import apply_domain_error, render, select_choices
 
@@ -166,6 +167,9 @@ def statements_page() -> Response:
     if request.method == "GET":
         if request.args.get("account"):
             form.account.data = request.args["account"]
+        today = calendar.business_date_or_today()
+        form.start.data = form.start.data or today.replace(day=1)
+        form.end.data = form.end.data or today
         return render("portal/statements.html", form=form)
     if form.validate_on_submit():
         acc = _account_or_404(form.account.data)

@@ -1,0 +1,99 @@
+"""The member portal in a real browser at 390 px: sign in with the demo member (password, then
+the SMS code), the dashboard, an account with "load more", a loan schedule, a statement PDF
+downloaded; no horizontal scroll on any page. Screenshots go to $PORTAL_SHOTS if set."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models.ledger import Account
+from app.models.members import MemberLogin
+from tests.integration.portal.helpers import (
+    last_code,
+    sms_fixture,  # noqa: F401  (the "sms" fixture)
+)
+
+pytestmark = pytest.mark.e2e
+SHOTS = os.environ.get("PORTAL_SHOTS")
+
+
+def _shot(page, name: str) -> None:
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=f"{SHOTS}/{name}.png", full_page=True)
+
+
+def _no_horizontal_scroll(page) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"], f"page is {width}px wide at {page.viewport_size['width']}px"
+
+
+def test_member_signs_in_and_reads_accounts_loan_and_statement_at_390px(browser_page, live_app, sms):
+    page = browser_page
+    application, base = live_app
+    with application.app_context():
+        login = db.session.scalar(
+            select(MemberLogin).where(MemberLogin.verified_at.is_not(None)).order_by(MemberLogin.id)
+        )
+        mobile = login.mobile
+        savings = db.session.scalar(
+            select(Account.account_no).where(Account.member_id == login.member_id, Account.kind == "savings")
+        )
+        loan_no = db.session.scalar(
+            select(Account.account_no).where(Account.member_id == login.member_id, Account.kind == "loan")
+        )
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{base}/portal/login")
+    _no_horizontal_scroll(page)
+    _shot(page, "login-390")
+    page.fill("input[name=mobile]", mobile)
+    page.fill("input[name=password]", "Demo@12345")
+    page.click("main button[type=submit]")
+    try:
+        page.wait_for_url(f"{base}/portal/code/login")
+    except Exception:
+        _shot(page, "login-failed")
+        raise
+    page.fill("input[name=code]", last_code(mobile))
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{base}/portal/home")
+    text = page.inner_text("main")
+    assert "Total deposits" in text and "₹" in text and "Recent transactions" in text
+    _no_horizontal_scroll(page)
+    _shot(page, "dashboard-390")
+
+    page.goto(f"{base}/portal/accounts/{savings}")
+    assert "Transactions" in page.inner_text("main")
+    _no_horizontal_scroll(page)
+    _shot(page, "account-390")
+
+    assert loan_no, "the demo member has a loan"
+    page.goto(f"{base}/portal/loans/{loan_no}")
+    schedule = page.inner_text("#schedule")
+    assert "#1" in schedule and ("Due" in schedule or "Paid" in schedule or "Overdue" in schedule)
+    _no_horizontal_scroll(page)
+    _shot(page, "loan-390")
+
+    page.goto(f"{base}/portal/statements?account={savings}")
+    with page.expect_download() as download:
+        page.click("main button[type=submit]")
+    path = download.value.path()
+    assert Path(path).read_bytes().startswith(b"%PDF")
+    assert download.value.suggested_filename.startswith(f"statement-{savings}")
+
+    page.goto(f"{base}/portal/devices")
+    assert "This device" in page.inner_text("main")
+    page.click("header .lang button")  # to Hindi
+    page.wait_for_selector("html[lang=hi]")
+    assert "साइन-इन डिवाइस" in page.inner_text("main")
+    _no_horizontal_scroll(page)
+    _shot(page, "devices-hi-390")
+    page.goto(f"{base}/portal/home")
+    _shot(page, "dashboard-hi-390")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    _shot(page, "dashboard-hi-1280")
