@@ -12,7 +12,19 @@ lookups, status, payouts, closure, day-end), ``opening``, the kinds ``savings``,
 ``recurring``, and ``interest``, ``tds``, ``passbook``.
 """
 
-from . import accounts, catalogue, fixed, interest, kinds, opening, passbook, recurring, savings, tds  # noqa: F401
+from . import (  # noqa: F401
+    accounts,
+    catalogue,
+    fixed,
+    interest,
+    kinds,
+    opening,
+    passbook,
+    recurring,
+    savings,
+    statements,
+    tds,
+)
 from .accounts import (  # noqa: F401
     CUSTOMER_KINDS,
     StepReport,
