@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -45,6 +46,15 @@ def csv_response(filename: str, header: list[str], rows: Iterable[Iterable[Any]]
     response = Response(buffer.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+# A font with the rupee sign (U+20B9) for PDFs; xhtml2pdf's built-in Helvetica has none.
+PDF_FONTS = ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/TTF/DejaVuSans.ttf")
+
+
+def pdf_font() -> str | None:
+    """The first PDF font found on this machine (None: amounts print without the rupee sign's glyph)."""
+    return next((path for path in PDF_FONTS if os.path.exists(path)), None)
 
 
 def pdf_response(filename: str, html: str) -> Response:
@@ -85,7 +95,9 @@ def _statement(
         header, rows = csv_rows(report)
         return csv_response(f"{filename}.csv", header, rows)
     if fmt == "pdf" or request.args.get("print"):
-        html = render_template("reports/print.html", partial=partial, title=title, report=report, pdf=fmt == "pdf")
+        html = render_template(
+            "reports/print.html", partial=partial, title=title, report=report, pdf=fmt == "pdf", pdf_font=pdf_font()
+        )
         if fmt == "pdf":
             return pdf_response(f"{filename}.pdf", html)
         return Response(html, mimetype="text/html")
