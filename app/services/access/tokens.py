@@ -2,9 +2,11 @@
 
 * Access token: HS256 JWT signed with ``JWT_SECRET``; claims ``sub`` (the subject's id as a
   string), ``kind`` ("staff"/"member"), ``role``, ``type`` ("access"), ``iat``, ``exp``, ``jti``
-  and ``fam``, the refresh-token family (the sign-in) it belongs to. :func:`verify_access`
-  refuses it as soon as that family is revoked (sign-out, refresh-token reuse, password
-  change, 2FA reset, deactivation): one indexed lookup per request.
+  ``fam``, the refresh-token family (the sign-in) it belongs to, and ``sid``, the id of the
+  refresh-token row issued with it. Revoking a family marks every row of it, so
+  :func:`verify_access` refuses the token as soon as its sign-in is revoked (sign-out,
+  refresh-token reuse, password change, 2FA reset, deactivation): one primary-key lookup
+  per request (``bench/token_check.py`` measures it).
 * Refresh token: 256 random bits, handed out once and stored only as its SHA-256. Each use
   rotates it (the old one is marked used, the successor joins the same family); presenting a
   used or revoked token again revokes the whole family (the token was stolen or replayed).
@@ -96,6 +98,7 @@ class Claims:
     jti: str
     expires_at: datetime
     family_id: str | None = None
+    session_id: int | None = None  # the refresh-token row issued with this access token
 
 
 # ---------------------------------------------------------------- subjects
@@ -137,7 +140,7 @@ def _secret() -> str:
     return current_app.config["JWT_SECRET"]
 
 
-def _encode(subject: Subject, token_type: str, ttl: int, family_id: str | None = None) -> str:
+def _encode(subject: Subject, token_type: str, ttl: int, session: RefreshToken | None = None) -> str:
     now = utcnow()
     payload: dict[str, Any] = {
         "sub": str(subject.id),
@@ -148,8 +151,9 @@ def _encode(subject: Subject, token_type: str, ttl: int, family_id: str | None =
         "exp": now + timedelta(seconds=ttl),
         "jti": uuid.uuid4().hex,
     }
-    if family_id:
-        payload["fam"] = family_id
+    if session is not None:
+        payload["fam"] = session.family_id
+        payload["sid"] = session.id
     return jwt.encode(payload, _secret(), algorithm=ALGORITHM)
 
 
@@ -179,17 +183,18 @@ def _decode(token: str, token_type: str) -> Claims:
         jti=str(payload["jti"]),
         expires_at=datetime.fromtimestamp(payload["exp"], tz=UTC),
         family_id=str(payload["fam"]) if payload.get("fam") else None,
+        session_id=payload["sid"] if isinstance(payload.get("sid"), int) else None,
     )
 
 
-def access_token(subject: Subject, family_id: str | None = None) -> tuple[str, int]:
-    """A fresh access token for ``subject`` bound to the refresh family ``family_id``, and its lifetime.
+def access_token(subject: Subject, session: RefreshToken | None = None) -> tuple[str, int]:
+    """A fresh access token for ``subject`` bound to the sign-in of ``session``, and its lifetime.
 
     The API only hands out bound tokens (:func:`issue_pair`, :func:`refresh`); an unbound token
     is refused by :func:`verify_access` unless ``JWT_REQUIRE_FAMILY`` is off (test set-ups only).
     """
     ttl = int(current_app.config["JWT_ACCESS_TTL_SECONDS"])
-    return _encode(subject, ACCESS, ttl, family_id), ttl
+    return _encode(subject, ACCESS, ttl, session), ttl
 
 
 def decode_access(token: str) -> Claims:
@@ -197,16 +202,14 @@ def decode_access(token: str) -> Claims:
     return _decode(token, ACCESS)
 
 
-def family_live(family_id: str) -> bool:
-    """Whether the sign-in ``family_id`` still holds an unrevoked refresh token (one indexed lookup)."""
-    return (
-        db.session.scalar(
-            select(RefreshToken.id)
-            .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
-            .limit(1)
-        )
-        is not None
-    )
+def session_live(session_id: int, family_id: str) -> bool:
+    """Whether the sign-in of an access token is still live: its refresh-token row exists, belongs
+    to ``family_id`` and is not revoked (revoking a family marks every row). One primary-key lookup.
+    """
+    row = db.session.execute(
+        select(RefreshToken.family_id, RefreshToken.revoked_at).where(RefreshToken.id == session_id)
+    ).first()
+    return row is not None and row.family_id == family_id and row.revoked_at is None
 
 
 def verify_access(token: str) -> Claims:
@@ -215,11 +218,11 @@ def verify_access(token: str) -> Claims:
     Raises AuthError with ``revoked`` in the message when the family was signed out or revoked.
     """
     claims = _decode(token, ACCESS)
-    if claims.family_id is None:
+    if claims.family_id is None or claims.session_id is None:
         if current_app.config.get("JWT_REQUIRE_FAMILY", True):
             raise AuthError("The token is not valid.")
         return claims
-    if not family_live(claims.family_id):
+    if not session_live(claims.session_id, claims.family_id):
         raise AuthError("The token was revoked: its sign-in has been signed out.")
     return claims
 
@@ -243,30 +246,31 @@ def decode_otp(token: str) -> Claims:
 
 def _new_refresh(
     subject: Subject, *, family_id: str, parent_id: int | None, ip: str | None, user_agent: str | None
-) -> str:
+) -> tuple[str, RefreshToken]:
+    """A new refresh token: the raw value (handed out once) and its stored row (flushed: it has an id)."""
     raw = secrets.token_urlsafe(32)
     now = utcnow()
-    db.session.add(
-        RefreshToken(
-            token_hash=token_hash(raw),
-            family_id=family_id,
-            subject_kind=subject.kind,
-            subject_id=subject.id,
-            parent_id=parent_id,
-            issued_at=now,
-            expires_at=now + timedelta(seconds=int(current_app.config["JWT_REFRESH_TTL_SECONDS"])),
-            ip=ip,
-            user_agent=(user_agent or None) and user_agent[:255],
-        )
+    row = RefreshToken(
+        token_hash=token_hash(raw),
+        family_id=family_id,
+        subject_kind=subject.kind,
+        subject_id=subject.id,
+        parent_id=parent_id,
+        issued_at=now,
+        expires_at=now + timedelta(seconds=int(current_app.config["JWT_REFRESH_TTL_SECONDS"])),
+        ip=ip,
+        user_agent=(user_agent or None) and user_agent[:255],
     )
-    return raw
+    db.session.add(row)
+    db.session.flush()
+    return raw, row
 
 
 def issue_pair(subject: Subject, *, ip: str | None = None, user_agent: str | None = None) -> TokenPair:
     """Start a new token family for ``subject`` (after a complete sign-in)."""
     family_id = uuid.uuid4().hex
-    raw = _new_refresh(subject, family_id=family_id, parent_id=None, ip=ip, user_agent=user_agent)
-    access, ttl = access_token(subject, family_id)
+    raw, row = _new_refresh(subject, family_id=family_id, parent_id=None, ip=ip, user_agent=user_agent)
+    access, ttl = access_token(subject, row)
     audit.record(
         "api.tokens_issued",
         subject.entity_type,
@@ -348,8 +352,8 @@ def refresh(raw: str, *, ip: str | None = None, user_agent: str | None = None) -
             actor=_token_actor(row, ip, user_agent),
         )
         raise AuthError("This account can no longer sign in. Contact your administrator.")
-    new_raw = _new_refresh(subject, family_id=row.family_id, parent_id=row.id, ip=ip, user_agent=user_agent)
-    access, ttl = access_token(subject, row.family_id)
+    new_raw, new_row = _new_refresh(subject, family_id=row.family_id, parent_id=row.id, ip=ip, user_agent=user_agent)
+    access, ttl = access_token(subject, new_row)
     audit.record(
         "api.token_refreshed",
         subject.entity_type,
