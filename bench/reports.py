@@ -64,7 +64,7 @@ def _load_ledger(db, days: int, per_day: int) -> None:
         text(
             "INSERT INTO journal_entries (id, business_date, value_date, posted_at, kind, narration, channel, total_paise) "
             "SELECT g, :start + (g - 1) / :epd, :start + (g - 1) / :epd, now(), 'journal', 'bench', "
-            "CASE WHEN g % 3 = 0 THEN 'api' ELSE 'branch' END, 100 + (g * 7919) % 500000 "
+            "CASE WHEN g % 3 = 0 THEN 'api' ELSE 'branch' END, 100 + (g::bigint * 7919) % 500000 "
             "FROM generate_series(1, :n) AS g"
         ),
         {"start": START, "epd": per_day // 2, "n": entries},
@@ -140,8 +140,9 @@ def _load_loans(db, count: int, on: date) -> None:
             " sanctioned_on, disbursed_on, dpd, asset_class, loss_marked, provision_paise, schedule_version, created_at) "
             "SELECT 'LN' || lpad(a.member_id::text, 10, '0'), a.member_id, :p, a.id, a.balance_paise, 1200, 12, "
             " 'reducing', 'monthly', CASE WHEN a.id % 2 = 0 THEN 'Business' ELSE 'Education' END, 'active', false, "
-            " 900000, 0, :on, :on, :on, (a.id % 120), "
-            " CASE WHEN a.id % 120 > 90 THEN 'substandard' WHEN a.id % 120 > 60 THEN 'sma2' ELSE 'standard' END, "
+            " 900000, 0, :on, :on, :on, CASE WHEN a.id % 10 = 0 THEN a.id % 120 ELSE 0 END, "
+            " CASE WHEN a.id % 10 <> 0 THEN 'standard' WHEN a.id % 120 > 90 THEN 'substandard' "
+            "      WHEN a.id % 120 > 60 THEN 'sma2' ELSE 'standard' END, "
             " false, a.balance_paise / 10, 1, now() FROM accounts a WHERE a.kind = 'loan' AND a.account_no LIKE 'BL%'"
         ),
         {"p": product_id, "on": on - timedelta(days=90)},
@@ -152,7 +153,8 @@ def _load_loans(db, count: int, on: date) -> None:
             " principal_paise, interest_paise, emi_paise, closing_principal_paise, principal_paid_paise, "
             " interest_paid_paise, status) "
             "SELECT l.id, 1, i, :first + (i * 30), l.principal_paise - (i - 1) * 800000, 800000, 100000, 900000, l.principal_paise - i * 800000, "
-            " 0, 0, 'due' FROM loans l CROSS JOIN generate_series(1, 3) i"
+            " CASE WHEN l.dpd = 0 AND i < 3 THEN 800000 ELSE 0 END, CASE WHEN l.dpd = 0 AND i < 3 THEN 100000 ELSE 0 END, "
+            " CASE WHEN l.dpd = 0 AND i < 3 THEN 'paid' ELSE 'due' END FROM loans l CROSS JOIN generate_series(1, 3) i"
         ),
         {"first": on - timedelta(days=90)},
     )

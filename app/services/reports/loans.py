@@ -53,15 +53,21 @@ def _later_movements(on: date) -> dict[int, int]:
 
 
 def _overdue_subquery(on: date):
-    """Loan id → unpaid part of the current schedule's instalments due before ``on`` (a grouped subquery)."""
+    """Loan id → unpaid part of the current schedule's instalments due before ``on`` (a grouped subquery).
+
+    As of the business date only loans the day-end found past due (``dpd > 0``) can have
+    arrears, so only their schedules are read; for an earlier date every live loan's are.
+    """
     unpaid = LoanScheduleRow.emi_paise - LoanScheduleRow.principal_paid_paise - LoanScheduleRow.interest_paid_paise
-    return (
+    stmt = (
         select(LoanScheduleRow.loan_id.label("loan_id"), func.sum(unpaid).label("overdue"))
         .join(Loan, and_(Loan.id == LoanScheduleRow.loan_id, Loan.schedule_version == LoanScheduleRow.version))
         .where(Loan.status.in_(LIVE), LoanScheduleRow.status != "paid", LoanScheduleRow.due_date < on)
         .group_by(LoanScheduleRow.loan_id)
-        .subquery()
     )
+    if on >= statements.default_date():
+        stmt = stmt.where(Loan.dpd > 0)
+    return stmt.subquery()
 
 
 def outstanding(on: date, *, npa_only: bool = False) -> list[dict[str, Any]]:
