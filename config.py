@@ -46,7 +46,7 @@ class Config:
     FIELD_ENCRYPTION_KEY = os.environ.get("FIELD_ENCRYPTION_KEY", DEV_FIELD_KEY)
     LOOKUP_HASH_KEY = os.environ.get("LOOKUP_HASH_KEY", DEV_HASH_KEY)
     JWT_SECRET = os.environ.get("JWT_SECRET") or SECRET_KEY
-    # Audit chain (ADR 0012): checkpoints keyed with a key the database does not hold, written to
+    # Audit chain (ADR 0014): checkpoints keyed with a key the database does not hold, written to
     # the document storage (S3 object lock for AUDIT_ANCHOR_LOCK_DAYS when > 0); sealing runs off
     # the request path at most this many seconds after a commit (0: right after it).
     AUDIT_ANCHOR_KEY = os.environ.get("AUDIT_ANCHOR_KEY", DEV_ANCHOR_KEY)

@@ -28,7 +28,8 @@ def audit_seal() -> None:
     total = 0
     while (n := audit.seal_pending(wait=True)) > 0:
         total += n
-    click.echo(f"sealed {total} rows")
+    anchored = audit.anchor_tail()  # a checkpoint lost to a crash or a storage outage
+    click.echo(f"sealed {total} rows" + ("; wrote the missing checkpoint of the chain's tail" if anchored else ""))
 
 
 def register(app: Flask) -> None:

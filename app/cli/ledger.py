@@ -29,7 +29,10 @@ def verify() -> None:
     """Check every invariant of the ledger (and the day-end snapshots); exit 1 and name the first discrepancy."""
     report = ledger.verify()
     if report.ok:
-        click.echo(f"ledger OK: {report.entries} entries, {report.accounts} member accounts")
+        click.echo(
+            f"ledger OK: {report.entries} entries, {report.accounts} member accounts"
+            + (f" ({report.undigested} entries from before line digests)" if report.undigested else "")
+        )
         return
     click.echo(f"ledger BROKEN: {report.problems[0]}")
     for problem in report.problems[1:]:

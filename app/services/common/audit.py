@@ -1,6 +1,6 @@
 """Audit log: record every state change; seal rows into a SHA-256 chain; anchor it; verify it.
 
-Sealing is off the request path (ADR 0012): ``uow.seal_after_commit`` only asks this
+Sealing is off the request path (ADR 0014): ``uow.seal_after_commit`` only asks this
 process's sealer thread to run within ``AUDIT_SEAL_INTERVAL_SECONDS`` (0 = seal right after
 the commit, as tests do). Every sealed range ends with a **checkpoint** written outside the
 database (``storage``: a private folder, or S3 with object lock): the seal sequence and hash

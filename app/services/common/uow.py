@@ -44,7 +44,7 @@ def commit() -> None:
 def seal_after_commit() -> None:
     """Have the audit rows just committed sealed; never raises a database error.
 
-    Off the request path (ADR 0012): this only asks the process's sealer to run within
+    Off the request path (ADR 0014): this only asks the process's sealer to run within
     ``AUDIT_SEAL_INTERVAL_SECONDS`` (0 seals here and now). The work is already committed,
     so a failure here (a serialisation failure, a deadlock, a lost connection) must not
     make a caller retry — and so repeat — the work. The rows stay unsealed and the next

@@ -18,7 +18,7 @@ few Core statements (``writer``), in this order and with these round trips on Po
 5. the lines (one INSERT), 6. the audit row (one INSERT).
 
 With BEGIN and COMMIT that is at most 8 round trips; the audit seal happens off the
-request path (``uow.seal_after_commit``, ADR 0012). Lines may name accounts by
+request path (``uow.seal_after_commit``, ADR 0014). Lines may name accounts by
 ``AccountRef`` (plain row values), so batch callers need not load ORM accounts; ORM
 accounts in the session get their new balance without a reload.
 """

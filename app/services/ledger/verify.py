@@ -4,7 +4,7 @@ Entries balance and have lines; cached balances equal their lines; control GLs e
 sub-ledgers; the trial balance agrees; every day-end snapshot equals the lines to its date;
 and every entry's lines still hash to the digest its audit row recorded when it was posted
 (the audit row is sealed into the chain and the chain is anchored outside the database,
-ADR 0012), so a balanced rewrite of an entry's lines — with both cached balances adjusted
+ADR 0014), so a balanced rewrite of an entry's lines — with both cached balances adjusted
 to match — is detected too.
 """
 

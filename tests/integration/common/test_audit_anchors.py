@@ -1,4 +1,4 @@
-"""The audit chain's checkpoints outside the database, and sealing off the request path (ADR 0012)."""
+"""The audit chain's checkpoints outside the database, and sealing off the request path (ADR 0014)."""
 
 from __future__ import annotations
 
