@@ -76,6 +76,9 @@ def test_portfolio_tables(book):
     assert sector.totals["outstanding"] == a.outstanding_paise + b.outstanding_paise
     dcb = reports.tables.build("loans-dcb", {"date": "2026-08-05"})
     assert dcb.totals["collected"] == 0 and dcb.totals["demand"] > 0
+    trend = reports.dashboards.npa_trend(ON)
+    assert trend.unit == "pct" and trend.values["NPA %"][-1] == 5000  # one of two loans
+    assert trend.values["NPA %"][-2] == 0  # 31-07: A was classified sub-standard only on 05-08
     board = reports.dashboards.loan_quality(ON)
     assert board["npa_pct"] == reports.tables.pct(a.outstanding_paise, a.outstanding_paise + b.outstanding_paise)
     with pytest.raises(ValidationError, match="in the future"):

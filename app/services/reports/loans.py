@@ -18,7 +18,15 @@ from sqlalchemy import and_, func, select, text
 
 from app.extensions import db
 from app.models.ledger import Account, JournalLine
-from app.models.loans import ASSET_CLASS_LABELS, NPA_CLASSES, Loan, LoanGuarantor, LoanProduct, LoanScheduleRow
+from app.models.loans import (
+    ASSET_CLASS_LABELS,
+    NPA_CLASSES,
+    Loan,
+    LoanClassification,
+    LoanGuarantor,
+    LoanProduct,
+    LoanScheduleRow,
+)
 from app.models.members import Member
 
 from . import statements
@@ -135,8 +143,32 @@ def quality(on: date) -> dict[str, Any]:
 
 
 def npa_share_by_month(ends: list[date]) -> list[int] | None:
-    """Not recorded per month end yet (classification history holds classes, not balances)."""
-    return None
+    """NPA loans as a share of live loans (by number, basis points) at each date, from the classification history.
+
+    A loan counts from its disbursement until it closes; its class at a date is the last
+    classification on or before it (standard before any).
+    """
+    out = []
+    for end in ends:
+        latest = (
+            select(func.max(LoanClassification.id).label("id"))
+            .where(LoanClassification.on_date <= end)
+            .group_by(LoanClassification.loan_id)
+            .subquery()
+        )
+        npa = db.session.scalar(
+            select(func.count())
+            .select_from(LoanClassification)
+            .join(latest, latest.c.id == LoanClassification.id)
+            .where(LoanClassification.to_class.in_(NPA_CLASSES))
+        )
+        live = db.session.scalar(
+            select(func.count())
+            .select_from(Loan)
+            .where(Loan.disbursed_on <= end, (Loan.closed_on.is_(None)) | (Loan.closed_on > end))
+        )
+        out.append(int(npa or 0) * 10_000 // live if live else 0)
+    return out
 
 
 def _on(args: Mapping[str, str]) -> date:
