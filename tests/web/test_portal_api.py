@@ -80,7 +80,7 @@ def test_transfer_below_the_threshold_is_idempotent(client, asha):
 
 
 def test_transfer_above_the_threshold_needs_the_sms_code(client, asha):
-    member, sb, headers = asha
+    _member, sb, headers = asha
     other, _ = member_with_login(mobile="9700000012", name="Ravi More")
     target = account_of(other)
     body = {"from_account": sb.account_no, "to_account": target.account_no, "amount": "30000"}

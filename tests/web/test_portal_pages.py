@@ -143,7 +143,7 @@ def test_long_statement_is_made_by_the_job_and_the_fragment_polls(client, sunita
 
 
 def test_transfer_below_the_threshold_posts_at_once(client, sunita, sms):
-    member, sb = sunita
+    _member, sb = sunita
     other, _ = member_with_login(mobile="9812345679", name="Ramesh Kale")
     target = account_of(other)
     before = len(sms)
