@@ -352,6 +352,7 @@ class LoanCharge(db.Model):
         CheckConstraint("amount_paise > 0", name="amount_positive"),
         CheckConstraint("paid_paise >= 0 AND paid_paise <= amount_paise", name="paid_le_amount"),
         Index("ix_loan_charges_loan_open", "loan_id", "status"),
+        Index("ix_loan_charges_date", "charge_date"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

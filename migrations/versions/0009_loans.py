@@ -194,6 +194,7 @@ def upgrade():
     )
     with op.batch_alter_table("loan_charges", schema=None) as batch_op:
         batch_op.create_index("ix_loan_charges_loan_open", ["loan_id", "status"], unique=False)
+        batch_op.create_index("ix_loan_charges_date", ["charge_date"], unique=False)
 
     op.create_table(
         "loan_classifications",

@@ -24,7 +24,7 @@ import calendar as pycalendar
 import logging
 from datetime import date
 
-from sqlalchemy import Integer, and_, case, cast, exists, func, insert, literal, or_, select, update
+from sqlalchemy import BigInteger, Integer, and_, case, cast, exists, func, insert, literal, or_, select, update
 
 from app.extensions import db
 from app.models.ledger import Account
@@ -54,65 +54,91 @@ def _days_between(later: date, column) -> object:
     return cast(func.julianday(literal(later.isoformat())) - func.julianday(column), Integer)
 
 
+def _joined_current():
+    """Schedule rows of the current version of live loans (a join condition)."""
+    return and_(Loan.id == SL.loan_id, SL.version == Loan.schedule_version, Loan.status.in_(LIVE))
+
+
 def update_dpd(on: date) -> int:
-    """Set each live loan's DPD from its oldest unpaid instalment due before ``on``; returns loans updated."""
+    """Set each live loan's DPD from its oldest unpaid instalment due before ``on``; returns loans changed."""
     check_not_after_business_date(on)
     oldest = (
-        select(func.min(SL.due_date))
-        .where(_current_rows(), SL.status != "paid", SL.due_date < on)
-        .correlate(Loan)
-        .scalar_subquery()
+        select(SL.loan_id.label("loan_id"), func.min(SL.due_date).label("oldest"))
+        .join(Loan, _joined_current())
+        .where(SL.status != "paid", SL.due_date < on)
+        .group_by(SL.loan_id)
+        .subquery()
     )
-    dpd = func.coalesce(_days_between(on, oldest), 0)
-    result = db.session.execute(
-        update(Loan).where(Loan.status.in_(LIVE)).values(dpd=dpd).execution_options(synchronize_session=False)
-    )
+    days = _days_between(on, oldest.c.oldest)
+    late = db.session.execute(
+        update(Loan).where(Loan.id == oldest.c.loan_id, Loan.dpd != days).values(dpd=days)
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
+    overdue = exists().where(_current_rows(), SL.status != "paid", SL.due_date < on)
+    cleared = db.session.execute(
+        update(Loan).where(Loan.status.in_(LIVE), Loan.dpd != 0, ~overdue).values(dpd=0)
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
     db.session.expire_all()
-    return int(result.rowcount or 0)
+    return int(late.rowcount or 0) + int(cleared.rowcount or 0)
 
 
-def _overdue_base(cutoff: date):
+def _charges_on(on: date) -> int:
+    return int(db.session.scalar(select(func.count(LoanCharge.id)).where(LoanCharge.charge_date == on)) or 0)
+
+
+def _charged(product: LoanProduct, on: date) -> bool:
+    """Whether any loan of ``product`` already has a penal charge for ``on``."""
     return (
-        select(func.coalesce(func.sum(SL.emi_paise - SL.principal_paid_paise - SL.interest_paid_paise), 0))
-        .where(_current_rows(), SL.status != "paid", SL.due_date < cutoff)
-        .correlate(Loan)
-        .scalar_subquery()
+        db.session.scalar(
+            select(LoanCharge.id)
+            .join(Loan, Loan.id == LoanCharge.loan_id)
+            .where(LoanCharge.charge_date == on, LoanCharge.kind == "penal", Loan.product_id == product.id)
+            .limit(1)
+        )
+        is not None
     )
 
 
 def charge_penal(on: date) -> int:
     """Accrue the day's penal charges (idempotent per date); returns charges written."""
     check_not_after_business_date(on)
-    made = 0
+    before = _charges_on(on)
     for product in db.session.scalars(select(LoanProduct)):
+        rate = product.penal_rate_bp if product.penal_mode == "percent" else 0
+        fixed = product.penal_fixed_paise if product.penal_mode == "fixed" else 0
+        if not (rate or fixed):
+            continue
         cutoff = date.fromordinal(on.toordinal() - product.grace_days)
-        if product.penal_mode == "percent":
-            if not product.penal_rate_bp:
-                continue
-            base = _overdue_base(cutoff)
-            amount = (base * product.penal_rate_bp + 1_825_000) // 3_650_000  # half-up of base × rate / 365
-        else:
-            if not product.penal_fixed_paise:
-                continue
-            crossing = date.fromordinal(cutoff.toordinal() - 1)  # instalments passing their grace today
-            count = (
-                select(func.count(SL.id))
-                .where(_current_rows(), SL.status != "paid", SL.due_date == crossing)
-                .correlate(Loan).scalar_subquery()
-            )  # fmt: skip
-            base = _overdue_base(cutoff)
-            amount = count * product.penal_fixed_paise
-        already = exists().where(
-            LoanCharge.loan_id == Loan.id, LoanCharge.charge_date == on, LoanCharge.kind == "penal"
+        crossing = date.fromordinal(cutoff.toordinal() - 1)  # instalments passing their grace today
+        arrears = (
+            select(
+                SL.loan_id.label("loan_id"),
+                cast(func.sum(SL.emi_paise - SL.principal_paid_paise - SL.interest_paid_paise), BigInteger).label(
+                    "base"
+                ),
+                cast(func.sum(case((SL.due_date == crossing, 1), else_=0)), BigInteger).label("crossing"),
+            )
+            .join(Loan, _joined_current())
+            .where(Loan.product_id == product.id, SL.status != "paid", SL.due_date < cutoff)
+            .group_by(SL.loan_id)
+            .subquery()
         )
-        source = (
-            select(Loan.id, literal(on), literal("penal"), base, amount, literal(0), literal("open"))
-            .where(Loan.product_id == product.id, Loan.status.in_(LIVE), ~already, amount > 0)
-        )  # fmt: skip
+        # Per day at the product's % a year on the arrears (half-up of base × rate / 365), or a
+        # fixed sum for each instalment crossing its grace today. Never on earlier charges.
+        amount = (arrears.c.base * rate + 1_825_000) // 3_650_000 if rate else arrears.c.crossing * fixed
+        source = select(
+            arrears.c.loan_id, literal(on), literal("penal"), arrears.c.base, amount, literal(0), literal("open")
+        ).where(amount > 0)
+        if _charged(product, on):  # a rerun of the date: only loans not yet charged (rare, so checked per row)
+            source = source.where(
+                ~exists().where(
+                    LoanCharge.loan_id == arrears.c.loan_id, LoanCharge.charge_date == on, LoanCharge.kind == "penal"
+                )
+            )
         cols = ["loan_id", "charge_date", "kind", "base_paise", "amount_paise", "paid_paise", "status"]
-        result = db.session.execute(insert(LoanCharge).from_select(cols, source))
-        made += int(result.rowcount or 0)
-    return made
+        db.session.execute(insert(LoanCharge.__table__).from_select(cols, source))
+    return _charges_on(on) - before
 
 
 def _class_case(on: date):
@@ -147,8 +173,9 @@ def classify_assets(on: date) -> int:
     source = select(Loan.id, literal(on), Loan.asset_class, new_class, Loan.dpd, func.current_timestamp()).where(
         changed
     )
-    result = db.session.execute(insert(LoanClassification).from_select(cols, source))
-    count = int(result.rowcount or 0)
+    count = int(db.session.scalar(select(func.count(Loan.id)).where(changed)) or 0)
+    if count:
+        db.session.execute(insert(LoanClassification.__table__).from_select(cols, source))
     db.session.execute(
         update(Loan)
         .where(live, or_(new_class != Loan.asset_class, and_(Loan.npa_since.is_(None), Loan.dpd > 90),
