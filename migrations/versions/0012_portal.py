@@ -1,4 +1,5 @@
-"""portal: member sessions (devices), member preferences, statement PDFs made by a job
+"""portal: member sessions (devices), member preferences, statement PDFs made by a job;
+approval requests a member makes (no staff maker)
 
 Revision ID: 0012
 Revises: 0010
@@ -78,9 +79,14 @@ def upgrade():
     op.create_index(
         op.f("ix_statement_files_requested_by_member_id"), "statement_files", ["requested_by_member_id"], unique=False
     )
+    # A member's request from the portal (a nominee change) has no staff maker.
+    with op.batch_alter_table("approval_requests") as batch:
+        batch.alter_column("maker_id", existing_type=sa.Integer(), nullable=True)
 
 
 def downgrade():
+    with op.batch_alter_table("approval_requests") as batch:
+        batch.alter_column("maker_id", existing_type=sa.Integer(), nullable=False)
     op.drop_index(op.f("ix_statement_files_requested_by_member_id"), table_name="statement_files")
     op.drop_index(op.f("ix_statement_files_account_id"), table_name="statement_files")
     op.drop_table("statement_files")

@@ -228,3 +228,28 @@ def test_manifest_and_pages_without_javascript(client):
         page = client.get(path)
         assert page.status_code == 200 and len(page.data) < 60_000, path
         assert "<form" in page.get_data(as_text=True) or "btn" in page.get_data(as_text=True)
+
+
+def test_nominee_change_request_goes_to_the_staff_approval_queue(client, sunita, app):
+    from app.models.approvals import ApprovalRequest
+    from app.services.access import staff_auth
+    from app.services.common import approvals
+    from tests.conftest import login_as
+
+    member, _sb = sunita
+    response = client.post("/portal/profile/nominees", data={"details": "Make my son Rahul 100% nominee"})
+    assert response.status_code == 302
+    again = client.post("/portal/profile/nominees", data={"details": "Once more please"})
+    assert again.status_code == 422 and "already have a nominee change request" in again.get_data(as_text=True)
+    (req,) = db.session.scalars(select(ApprovalRequest)).all()
+    assert req.kind == "members.nominee_change" and req.maker_id is None and req.status == "pending"
+    assert req.payload["member_no"] == member.member_no and "Rahul" in req.payload["details"]
+    manager = staff_auth.create_user(username="meera", password="Correct-Horse-9", role="manager")
+    uow.commit()
+    staff = app.test_client()
+    login_as(staff, "meera")
+    queue = staff.get("/staff/approvals")
+    assert queue.status_code == 200 and "Nominee change" in queue.get_data(as_text=True)
+    approvals.approve(req.id, checker=manager)
+    uow.commit()
+    assert db.session.get(ApprovalRequest, req.id).status == "approved"

@@ -19,7 +19,7 @@ from flask_login import current_user
 from app import money
 from app.blueprints.portal import bp, overview
 from app.blueprints.portal.auth_routes import portal_limit
-from app.blueprints.portal.forms import CodeForm, ContactForm, StatementForm, TransferForm
+from app.blueprints.portal.forms import CodeForm, ContactForm, NomineeRequestForm, StatementForm, TransferForm
 from app.blueprints.portal.messages import translate
 from app.extensions import limiter
 from app.jobs import enqueue
@@ -331,6 +331,7 @@ def profile() -> Response:
         "portal/profile.html",
         view=overview.profile(current_user),
         contact=ContactForm(),
+        nominee_form=NomineeRequestForm(),
         pending_contact=session.get(CONTACT_KEY),
         code_form=CodeForm(),
     )
@@ -357,6 +358,7 @@ def contact_change() -> Response:
         "portal/profile.html",
         view=overview.profile(current_user),
         contact=form,
+        nominee_form=NomineeRequestForm(),
         pending_contact=None,
         code_form=CodeForm(),
         status=422,
@@ -388,7 +390,34 @@ def contact_confirm() -> Response:
         "portal/profile.html",
         view=overview.profile(current_user),
         contact=ContactForm(),
+        nominee_form=NomineeRequestForm(),
         pending_contact=pending,
         code_form=form,
+        status=422,
+    )
+
+
+@bp.post("/profile/nominees")
+@member_required
+@limiter.limit(portal_limit)
+def nominee_request() -> Response:
+    """Ask the branch to change the nominees: a request in the staff approval queue."""
+    form = NomineeRequestForm()
+    if form.validate_on_submit():
+        try:
+            member_auth.request_nominee_change(current_user, form.details.data)
+        except DomainError as exc:
+            apply_domain_error(form, _translated(exc))
+        else:
+            uow.commit()
+            flash(_("Your request is with the branch. They will contact you."), "success")
+            return redirect(url_for("portal.profile"))
+    return render(
+        "portal/profile.html",
+        view=overview.profile(current_user),
+        contact=ContactForm(),
+        nominee_form=form,
+        pending_contact=session.get(CONTACT_KEY),
+        code_form=CodeForm(),
         status=422,
     )

@@ -30,7 +30,7 @@ from app.models.base import utcnow
 from app.models.members import Member, MemberLogin, MemberOtp
 from app.models.portal import MemberPreference, MemberSession
 from app.services import members as members_service
-from app.services.common import AuthError, DomainError, ValidationError, audit, notifications
+from app.services.common import AuthError, DomainError, ValidationError, approvals, audit, notifications
 from app.services.common import validators as v
 from app.settings import setting
 
@@ -459,6 +459,45 @@ def finish_contact_change(login: MemberLogin, change: Mapping[str, str], code: s
 def transfer_code_needed(amount_paise: int) -> bool:
     """Whether a member's transfer of this amount needs a one-time code (PORTAL_TRANSFER_OTP_PAISE)."""
     return int(amount_paise) > int(setting("PORTAL_TRANSFER_OTP_PAISE"))
+
+
+NOMINEE_CHANGE = "members.nominee_change"
+
+
+def request_nominee_change(login: MemberLogin, details: str):
+    """A member asks the branch to change their nominees: a request in the staff approval queue.
+
+    Nothing changes until staff act: approving records that the branch made the change (staff
+    edit the nominees on the member's record, with the nominee's signed form).
+    """
+    text = " ".join((details or "").split())
+    if len(text) < 5:
+        raise ValidationError(_("Describe the change."), field="details")
+    member = login.member
+    pending = [
+        r for r in approvals.pending(NOMINEE_CHANGE) if (r.payload or {}).get("member_no") == member.member_no
+    ]
+    if pending:
+        raise ValidationError(_("You already have a nominee change request with the branch."), field="details")
+    req = approvals.submit(
+        NOMINEE_CHANGE,
+        {"member_no": member.member_no, "details": text[:500], "channel": "portal", "login_id": login.id},
+        maker=None,
+        summary=f"Nominee change asked by {member.member_no} {member.name}: {text}"[:255],
+        entity_type="member",
+        entity_id=member.member_no,
+    )
+    audit.record("member.nominee_change_requested", "member", member.member_no, after={"approval_id": req.id})
+    return req
+
+
+def _nominee_change_done(req, checker) -> dict:
+    return {"member_no": (req.payload or {}).get("member_no"), "handled_by": checker.username}
+
+
+approvals.register(
+    NOMINEE_CHANGE, label="Nominee change (member request)", permission="members.manage", execute=_nominee_change_done
+)
 
 
 # ---------------------------------------------------------------- portal sessions (signed-in devices)

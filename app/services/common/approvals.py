@@ -47,13 +47,13 @@ def submit(
     kind: str,
     payload: dict[str, Any],
     *,
-    maker: StaffUser,
+    maker: StaffUser | None,
     summary: str,
     entity_type: str | None = None,
     entity_id: Any = None,
     amount_paise: int | None = None,
 ) -> ApprovalRequest:
-    """Create a pending request (the caller commits)."""
+    """Create a pending request (the caller commits); ``maker`` None: a member asked (portal)."""
     if kind not in HANDLERS:
         raise ValidationError(f"Unknown approval kind {kind!r}.")
     req = ApprovalRequest(
@@ -64,7 +64,7 @@ def submit(
         entity_type=entity_type,
         entity_id=None if entity_id is None else str(entity_id),
         amount_paise=amount_paise,
-        maker_id=maker.id,
+        maker_id=maker.id if maker is not None else None,
         created_at=utcnow(),
     )
     db.session.add(req)
