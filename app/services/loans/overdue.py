@@ -130,12 +130,9 @@ def charge_penal(on: date) -> int:
         source = select(
             arrears.c.loan_id, literal(on), literal("penal"), arrears.c.base, amount, literal(0), literal("open")
         ).where(amount > 0)
-        if _charged(product, on):  # a rerun of the date: only loans not yet charged (rare, so checked per row)
-            source = source.where(
-                ~exists().where(
-                    LoanCharge.loan_id == arrears.c.loan_id, LoanCharge.charge_date == on, LoanCharge.kind == "penal"
-                )
-            )
+        if _charged(product, on):  # a rerun of the date: only loans not yet charged
+            charged = select(LoanCharge.loan_id).where(LoanCharge.charge_date == on, LoanCharge.kind == "penal")
+            source = source.where(arrears.c.loan_id.not_in(charged))
         cols = ["loan_id", "charge_date", "kind", "base_paise", "amount_paise", "paid_paise", "status"]
         db.session.execute(insert(LoanCharge.__table__).from_select(cols, source))
     return _charges_on(on) - before
