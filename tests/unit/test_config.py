@@ -1,7 +1,7 @@
 import pytest
 
 from app import create_app
-from config import DEV_FIELD_KEY, DEV_HASH_KEY, DEV_SECRET, DevelopmentConfig, ProductionConfig
+from config import DEV_ANCHOR_KEY, DEV_FIELD_KEY, DEV_HASH_KEY, DEV_SECRET, DevelopmentConfig, ProductionConfig
 
 GOOD = {
     "SECRET_KEY": "x" * 40,
@@ -9,6 +9,7 @@ GOOD = {
     "REDIS_URL": "redis://cache:6379/0",
     "FIELD_ENCRYPTION_KEY": "cHJvZC1maWVsZC1rZXktMzItYnl0ZXMtbG9uZ3h4eHg=",
     "LOOKUP_HASH_KEY": "prod-lookup-key-0123456789",
+    "AUDIT_ANCHOR_KEY": "prod-audit-anchor-key-0123456789abcdef",
 }
 
 
@@ -34,6 +35,8 @@ def test_production_refuses_to_start_without_each_required_setting(prod_env, mis
         ("SECRET_KEY", "short", "SECRET_KEY"),
         ("FIELD_ENCRYPTION_KEY", DEV_FIELD_KEY, "FIELD_ENCRYPTION_KEY"),
         ("LOOKUP_HASH_KEY", DEV_HASH_KEY, "LOOKUP_HASH_KEY"),
+        ("AUDIT_ANCHOR_KEY", DEV_ANCHOR_KEY, "AUDIT_ANCHOR_KEY"),
+        ("AUDIT_ANCHOR_KEY", "short", "AUDIT_ANCHOR_KEY"),
         ("DATABASE_URL", "sqlite:///bank.db", "PostgreSQL"),
     ],
 )
@@ -75,7 +78,7 @@ def test_otp_rate_limit_is_its_own_tighter_setting():
     from config import Config, TestingConfig
 
     assert Config.RATELIMIT_OTP == "10 per minute"
-    assert Config.RATELIMIT_LOGIN == "20 per minute"
+    assert Config.RATELIMIT_LOGIN == "20 per minute;200 per hour"
     assert TestingConfig.RATELIMIT_OTP == Config.RATELIMIT_OTP
 
 
