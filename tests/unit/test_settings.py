@@ -62,3 +62,11 @@ def test_an_undeclared_setting_is_a_key_error(app):
 def test_a_whole_number_setting_refuses_a_bool():
     with pytest.raises(ValueError):
         Setting("X", int, 0).convert(True)
+
+
+def test_the_readme_names_every_setting_an_operator_may_set():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    missing = [name for name, declared in SETTINGS.items() if declared.env and f"`{name}`" not in readme]
+    assert not missing, f"add to the README's configuration table: {missing}"
