@@ -55,7 +55,7 @@ def test_cash_disbursement_needs_the_shares_first_and_pays_from_the_drawer(lbook
     uow.commit()
     user = cashier()
     count = db.session.scalar(select(func.count(JournalEntry.id)))
-    with pytest.raises(ValidationError, match="Shares worth ₹1,000.00"):
+    with pytest.raises(ValidationError, match=r"Shares worth ₹1,000\.00"):
         loans.disburse(loan, by=user, mode="cash")
     db.session.rollback()
     assert db.session.scalar(select(func.count(JournalEntry.id))) == count
