@@ -118,3 +118,11 @@ def test_each_role_sees_its_own_figures(society, client, login, role, marker):
     response = client.get("/")
     assert response.status_code == 200
     assert f'id="{marker}' in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("role", ["manager", "cashier", "clerk", "accountant", "auditor", "admin"])
+def test_dashboards_render_before_the_first_business_day(app, client, login, role):
+    login(role)
+    response = client.get("/")
+    assert response.status_code == 200, response.get_data(as_text=True)[-500:]
+    assert 'id="dashboard-figures"' in response.get_data(as_text=True)
