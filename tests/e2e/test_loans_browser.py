@@ -39,11 +39,9 @@ def test_apply_sanction_disburse_and_repay_at_the_counter(browser_page, live_app
         sb = db.session.scalar(
             select(Account).where(Account.kind == "savings", Account.member_id.not_in(with_loans)).order_by(Account.id)
         )
-        member_no, sb_no = (
-            sb.account_no
-            and db.session.get(__import__("app.models.members", fromlist=["Member"]).Member, sb.member_id).member_no,
-            sb.account_no,
-        )
+        from app.models.members import Member
+
+        member_no, sb_no = db.session.get(Member, sb.member_id).member_no, sb.account_no
 
     _switch(page, base, "clerk")
     page.goto(f"{base}/loans/apply")
