@@ -19,7 +19,7 @@ from app.models.members import Member
 from app.services import loans, reports
 from app.services.common import ValidationError, uow
 from tests.deposit_helpers import move_to
-from tests.integration.loans.helpers import borrower, disbursed, setup_products
+from tests.integration.loans.helpers import applied, borrower, disbursed, setup_products
 from tests.web.test_reports_web import token_for
 
 ON = date(2026, 8, 5)
@@ -79,6 +79,9 @@ def test_portfolio_tables(book):
     trend = reports.dashboards.npa_trend(ON)
     assert trend.unit == "pct" and trend.values["NPA %"][-1] == 5000  # one of two loans
     assert trend.values["NPA %"][-2] == 0  # 31-07: A was classified sub-standard only on 05-08
+    m3, _sb3 = borrower(50_000_00, name="Chitra")
+    applied(m3, 20_000_00, 6)
+    assert reports.loans.applications_waiting() == {"applied": 1, "appraised": 0, "sanctioned": 0}
     board = reports.dashboards.loan_quality(ON)
     assert board["npa_pct"] == reports.tables.pct(a.outstanding_paise, a.outstanding_paise + b.outstanding_paise)
     with pytest.raises(ValidationError, match="in the future"):

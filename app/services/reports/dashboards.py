@@ -222,6 +222,7 @@ def clerk_figures(on: date, user: StaffUser) -> dict[str, Any]:
         "to_admit": count(Member.status == "applicant", Member.kyc_status == "approved"),
         "rekyc_due": count(Member.status == "active", Member.rekyc_due_on.is_not(None), Member.rekyc_due_on <= on),
         "registered_today": count(Member.created_at >= start, Member.created_at < end),
+        "loan_applications": loan_reports.applications_waiting(),
         "my_pending": int(
             db.session.scalar(
                 select(func.count())

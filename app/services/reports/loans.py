@@ -43,6 +43,18 @@ def available() -> bool:
     return db.session.scalar(select(Loan.id).where(Loan.account_id.is_not(None)).limit(1)) is not None
 
 
+def applications_waiting() -> dict[str, int]:
+    """Loan applications by the step they wait for: appraisal (applied), sanction (appraised), disbursement."""
+    rows = dict(
+        db.session.execute(
+            select(Loan.status, func.count())
+            .where(Loan.status.in_(("applied", "appraised", "sanctioned")))
+            .group_by(Loan.status)
+        ).all()
+    )
+    return {status: int(rows.get(status, 0)) for status in ("applied", "appraised", "sanctioned")}
+
+
 def _check(on: date) -> date:
     return statements.check_date(on)
 
