@@ -196,6 +196,17 @@ _DECLARED: tuple[Setting, ...] = (
     Setting("LOAN_SHARE_MULTIPLE", int, 20, "personal loans at most this multiple of the member's share capital"),
     Setting("GUARANTOR_MAX_GUARANTEES", int, 3, "live loans one member may guarantee at a time"),
     Setting("LOAN_MAX_AGE_AT_MATURITY", int, 70, "oldest age of a borrower at the loan's last instalment"),
+    # ---------------------------------------------------------------- online payments (Razorpay)
+    Setting("RAZORPAY_KEY_ID", str, "", "Razorpay key id (empty: the offline sandbox gateway)"),
+    Setting("RAZORPAY_KEY_SECRET", str, "", "Razorpay key secret"),
+    Setting("RAZORPAY_WEBHOOK_SECRET", str, "sandbox-webhook-secret", "secret of the Razorpay webhook signatures"),
+    Setting("RAZORPAYX_ACCOUNT_NUMBER", str, "", "RazorpayX account number payouts are sent from"),
+    Setting("RAZORPAY_BASE_URL", str, "https://api.razorpay.com", "Razorpay API base URL"),
+    Setting("PAYOUT_DAILY_LIMIT_PAISE", int, 2_00_000_00, "payouts per member per day at most this much"),
+    Setting("PAYOUT_APPROVAL_PAISE", int, 1_00_000_00, "staff payouts above this go to maker-checker"),
+    Setting("BENEFICIARY_COOLING_HOURS", int, 24, "hours after a new beneficiary before a large first payout"),
+    Setting("BENEFICIARY_COOLING_PAISE", int, 10_000_00, "a payout above this to a beneficiary still cooling is refused"),
+    Setting("PAYMENT_STUCK_MINUTES", int, 30, "reconciliation settles orders and payouts older than this"),
 )
 
 SETTINGS: dict[str, Setting] = {s.name: s for s in _DECLARED}

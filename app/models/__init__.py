@@ -19,6 +19,7 @@ from app.models.members import (
     ShareCertificate,
 )
 from app.models.numbering import Counter
+from app.models.payments import Beneficiary, Payment, PaymentEvent, Payout  # noqa: F401
 from app.models.reports import DividendLine, YearEndRun  # noqa: F401
 from app.models.users import ROLES, Branch, RecoveryCode, StaffUser
 

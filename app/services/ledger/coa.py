@@ -18,6 +18,8 @@ BANK_CURRENT = "1202"
 UPI_SETTLEMENT = "1210"
 NEFT_IMPS_SETTLEMENT = "1211"
 RAZORPAY_SETTLEMENT = "1212"
+RAZORPAY_CLEARING = RAZORPAY_SETTLEMENT  # collections wait here until the gateway settles to the bank
+GST_INPUT = "1604"
 LOANS_PERSONAL = "1301"
 LOANS_GOLD = "1302"
 LOANS_AGRI = "1303"
@@ -40,6 +42,7 @@ SUSPENSE = "2401"
 CASH_OVER_SHORT = "2402"
 SUNDRY_PAYABLE = "2403"
 DIVIDEND_PAYABLE = "2404"
+PAYOUTS_IN_TRANSIT = "2405"
 NPA_PROVISION = "2501"
 STANDARD_ASSET_PROVISION = "2502"
 INTEREST_SUSPENSE = "2601"
@@ -63,6 +66,7 @@ EXP_RD_INTEREST = "5103"
 EXP_NPA_PROVISION = "5301"
 EXP_STD_PROVISION = "5302"
 EXP_CASH_SHORTAGE = "5401"
+EXP_GATEWAY_FEES = "5204"
 
 # Every code named by a constant above: services post to these, so they can never be deleted.
 SYSTEM_CODES: frozenset[str] = frozenset(
@@ -99,6 +103,7 @@ DEFAULT_CHART: list[tuple[str, str, str, str | None, str]] = [
     ("1601", "Furniture and fixtures", "asset", "1600", ""),
     ("1602", "Advances and prepaid expenses", "asset", "1600", ""),
     (TDS_RECEIVABLE, "TDS receivable", "asset", "1600", ""),
+    (GST_INPUT, "GST input credit", "asset", "1600", ""),
     ("2000", "Liabilities", "liability", None, "group"),
     ("2100", "Deposits from members", "liability", "2000", "group"),
     (SB_DEPOSITS, "Savings deposits", "liability", "2100", "control"),
@@ -116,6 +121,7 @@ DEFAULT_CHART: list[tuple[str, str, str, str | None, str]] = [
     (CASH_OVER_SHORT, "Cash shortage and excess (teller suspense)", "liability", "2400", ""),
     (SUNDRY_PAYABLE, "Sundry creditors", "liability", "2400", ""),
     (DIVIDEND_PAYABLE, "Dividend payable", "liability", "2400", ""),
+    (PAYOUTS_IN_TRANSIT, "Payouts in transit (RazorpayX)", "liability", "2400", "nomanual"),
     ("2500", "Provisions", "liability", "2000", "group"),
     (NPA_PROVISION, "Bad and doubtful debts reserve (NPA provision)", "liability", "2500", ""),
     (STANDARD_ASSET_PROVISION, "Provision for standard assets", "liability", "2500", ""),
@@ -147,6 +153,7 @@ DEFAULT_CHART: list[tuple[str, str, str, str | None, str]] = [
     ("5201", "Salaries and allowances", "expense", "5000", ""),
     ("5202", "Rent, rates and taxes", "expense", "5000", ""),
     ("5203", "Printing and stationery", "expense", "5000", ""),
+    (EXP_GATEWAY_FEES, "Payment gateway charges", "expense", "5000", ""),
     (EXP_NPA_PROVISION, "Provision for NPA", "expense", "5000", ""),
     (EXP_STD_PROVISION, "Provision for standard assets", "expense", "5000", ""),
     (EXP_CASH_SHORTAGE, "Cash shortage written off", "expense", "5000", ""),
