@@ -12,7 +12,7 @@ from app.models.audit import AuditLog
 from app.models.base import utcnow
 from app.models.members import MemberLogin
 from app.models.users import StaffUser
-from app.services.access import member_auth, staff_auth
+from app.services.access import member_auth, staff_auth, tokens
 from app.services.common import AuthError, uow
 from tests.conftest import PASSWORD, make_app
 from tests.factories import make_member
@@ -187,3 +187,12 @@ def test_member_wrong_codes_count_towards_the_lockout(app, member_login, monkeyp
     uow.commit()
     db.session.refresh(member_login)
     assert member_login.failed_logins == maximum + 1 and member_login.last_login_at is None
+
+
+def test_member_codes_sent_to_the_api_while_locked_are_counted(client, member_login):
+    otp_token, _ttl = tokens.otp_token(member_auth.subject_for(member_login))
+    lock_for(member_login)
+    response = client.post("/api/v1/auth/otp", json={"otp_token": otp_token, "code": "123456"})
+    assert response.status_code == 401
+    db.session.refresh(member_login)
+    assert member_login.failed_logins == 1  # before: refused without counting

@@ -203,7 +203,10 @@ def otp() -> Response:
     user = subject.entity
     locked_until = getattr(user, "locked_until", None)
     if subject.kind != "staff" and locked_until and locked_until > utcnow():
-        audit.record("auth.login_locked", subject.entity_type, subject.id, actor=subject.actor(client_ip()))
+        after = staff_auth.register_failure(user, utcnow())  # every attempt counts, also while locked
+        audit.record(
+            "auth.login_locked", subject.entity_type, subject.id, after=after, actor=subject.actor(client_ip())
+        )
         minutes = int((locked_until - utcnow()).total_seconds() // 60) + 1
         return _refused(AuthError(f"Account locked after repeated failures. Try again in {minutes} minute(s)."))
     try:
