@@ -72,6 +72,8 @@ def test_portfolio_tables(book):
     )
     guarantors = reports.tables.build("guarantor-exposure", {}).rows
     assert [(g["name"], g["outstanding"]) for g in guarantors] == [("Asha", b.outstanding_paise)]
+    officers = reports.tables.build("loans-officer", {}).rows
+    assert [(o["loans"], o["outstanding"]) for o in officers] == [(2, a.outstanding_paise + b.outstanding_paise)]
     sector = reports.tables.build("loans-sector", {})
     assert sector.totals["outstanding"] == a.outstanding_paise + b.outstanding_paise
     dcb = reports.tables.build("loans-dcb", {"date": "2026-08-05"})

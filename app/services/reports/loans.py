@@ -28,6 +28,7 @@ from app.models.loans import (
     LoanScheduleRow,
 )
 from app.models.members import Member
+from app.models.users import StaffUser
 
 from . import statements
 from .tables import Column, Table, pct, register
@@ -207,6 +208,40 @@ def outstanding_table(args: Mapping[str, str]) -> Table:
         rows, {k: sum(r[k] for r in rows) for k in ("loans", "outstanding", "overdue", "provision")},
         params={"date": on.isoformat()},
     )  # fmt: skip
+
+
+@register("loans-officer", "Loans outstanding by sanctioning officer", "loans")
+def officer_table(args: Mapping[str, str]) -> Table:
+    on = _on(args)
+    by_loan = {r["loan_no"]: r for r in outstanding(on)}
+    officers = db.session.execute(
+        select(Loan.loan_no, StaffUser.username, StaffUser.full_name)
+        .outerjoin(StaffUser, StaffUser.id == Loan.sanctioned_by_id)
+        .where(Loan.status.in_(LIVE))
+    ).all()
+    groups: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for loan_no, username, full_name in officers:
+        r = by_loan.get(loan_no)
+        if r is None:
+            continue
+        g = groups[f"{full_name} ({username})" if username else "—"]
+        g[0] += 1
+        g[1] += r["outstanding_principal"]
+        g[2] += r["overdue"]
+    rows = [{"officer": k, "loans": n, "outstanding": o, "overdue": ov} for k, (n, o, ov) in sorted(groups.items())]
+    return Table(
+        "loans-officer",
+        f"Loans outstanding by sanctioning officer, {on:%d-%m-%Y}",
+        [
+            Column("officer", "Officer"),
+            Column("loans", "Loans", "int"),
+            Column("outstanding", "Outstanding (₹)", "money"),
+            Column("overdue", "Overdue (₹)", "money"),
+        ],
+        rows,
+        {k: sum(r[k] for r in rows) for k in ("loans", "outstanding", "overdue")},
+        params={"date": on.isoformat()},
+    )
 
 
 @register("loans-dpd", "Overdue loans by DPD bucket", "loans")
