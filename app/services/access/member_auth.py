@@ -28,13 +28,22 @@ from app import crypto
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.members import Member, MemberLogin, MemberOtp
-from app.models.portal import MemberPreference, MemberSession
 from app.services import members as members_service
 from app.services.common import AuthError, DomainError, ValidationError, approvals, audit, notifications
 from app.services.common import validators as v
 from app.settings import setting
 
 from . import tokens
+from .member_sessions import (  # noqa: F401  (portal devices and language, re-exported for callers)
+    end_session,
+    language_of,
+    live_session,
+    revoke_sessions,
+    sessions,
+    set_language,
+    start_session,
+    touch_session,
+)
 from .staff_auth import is_locked, register_failure
 
 SIGN_IN_FAILED = "Invalid mobile number or password. Repeated failures pause sign-in for a while."
@@ -273,7 +282,7 @@ OTP_PURPOSE_TEXT = {
 
 
 def resend_otp(login: MemberLogin, purpose: str) -> MemberOtp:
-    """"Send the code again": refused within MEMBER_OTP_RESEND_SECONDS of the last code of ``purpose``."""
+    """ "Send the code again": refused within MEMBER_OTP_RESEND_SECONDS of the last code of ``purpose``."""
     _check_resend_cooldown(login, purpose, utcnow())
     return issue_otp(login, purpose)
 
@@ -303,7 +312,9 @@ def check_code(login: MemberLogin, purpose: str, code: str) -> MemberOtp:
         .limit(1)
     )
     if otp is None or otp.expires_at <= now:
-        audit.record("member.otp_failed", "member_login", login.id, after={"reason": "no live code", "purpose": purpose})
+        audit.record(
+            "member.otp_failed", "member_login", login.id, after={"reason": "no live code", "purpose": purpose}
+        )
         raise AuthError(_("The code has expired or was already used. Ask for a new code."))
     cleaned = "".join(ch for ch in (code or "") if ch.isdigit())
     if not hmac.compare_digest(_code_hash(login, cleaned), otp.code_hash):
@@ -325,7 +336,9 @@ def check_code(login: MemberLogin, purpose: str, code: str) -> MemberOtp:
 def _admitted_member(mobile: str, date_of_birth) -> Member:
     """The admitted member with this mobile and date of birth (one message for every mismatch)."""
     refused = AuthError(
-        _("We could not find an admitted member with this mobile number and date of birth. Check them, or visit your branch.")
+        _(
+            "We could not find an admitted member with this mobile number and date of birth. Check them, or visit your branch."
+        )
     )
     try:
         number = v.clean_mobile(mobile)
@@ -425,11 +438,15 @@ def start_contact_change(login: MemberLogin, *, mobile: str | None = None, email
         number = v.clean_mobile(mobile)
         if number == member.mobile:
             raise ValidationError(_("This is already your mobile number."), field="mobile")
-        taken = db.session.scalar(select(MemberLogin.id).where(MemberLogin.mobile == number, MemberLogin.id != login.id))
+        taken = db.session.scalar(
+            select(MemberLogin.id).where(MemberLogin.mobile == number, MemberLogin.id != login.id)
+        )
         if taken:
             raise ValidationError(_("Another member's online login already uses this mobile number."), field="mobile")
         issue_otp(login, "contact", to=number)
-        audit.record("member.contact_change_requested", "member", member.member_no, after={"mobile": v.mask_mobile(number)})
+        audit.record(
+            "member.contact_change_requested", "member", member.member_no, after={"mobile": v.mask_mobile(number)}
+        )
         return {"mobile": number}
     cleaned = v.clean_email(email)
     if not cleaned:
@@ -452,7 +469,9 @@ def finish_contact_change(login: MemberLogin, change: Mapping[str, str], code: s
     if "mobile" in data:
         login.mobile = member.mobile
         login.verified_at = utcnow()  # the code just went to the new number
-    audit.record("member.contact_changed", "member", member.member_no, after={"fields": sorted(data), "channel": "portal"})
+    audit.record(
+        "member.contact_changed", "member", member.member_no, after={"fields": sorted(data), "channel": "portal"}
+    )
     return member
 
 
@@ -474,9 +493,7 @@ def request_nominee_change(login: MemberLogin, details: str):
     if len(text) < 5:
         raise ValidationError(_("Describe the change."), field="details")
     member = login.member
-    pending = [
-        r for r in approvals.pending(NOMINEE_CHANGE) if (r.payload or {}).get("member_no") == member.member_no
-    ]
+    pending = [r for r in approvals.pending(NOMINEE_CHANGE) if (r.payload or {}).get("member_no") == member.member_no]
     if pending:
         raise ValidationError(_("You already have a nominee change request with the branch."), field="details")
     req = approvals.submit(
@@ -498,103 +515,6 @@ def _nominee_change_done(req, checker) -> dict:
 approvals.register(
     NOMINEE_CHANGE, label="Nominee change (member request)", permission="members.manage", execute=_nominee_change_done
 )
-
-
-# ---------------------------------------------------------------- portal sessions (signed-in devices)
-
-
-def _session_hash(token: str) -> str:
-    return crypto.lookup_hash(f"member-session:{token}")
-
-
-def start_session(login: MemberLogin, *, ip: str | None, user_agent: str | None) -> tuple[MemberSession, str]:
-    """Record a signed-in device; returns the row and the random token to keep in the cookie."""
-    token = secrets.token_urlsafe(32)
-    now = utcnow()
-    row = MemberSession(
-        login_id=login.id,
-        token_hash=_session_hash(token),
-        ip=(ip or "")[:45] or None,
-        user_agent=(user_agent or "")[:255] or None,
-        created_at=now,
-        last_seen_at=now,
-    )
-    db.session.add(row)
-    db.session.flush()
-    audit.record("member.session_started", "member_login", login.id, after={"session_id": row.id})
-    return row, token
-
-
-def live_session(login_id: int, token: str | None) -> MemberSession | None:
-    """The live session row of this cookie token for this login, or None."""
-    if not token:
-        return None
-    row = db.session.scalar(select(MemberSession).where(MemberSession.token_hash == _session_hash(token)))
-    if row is None or row.login_id != login_id or row.revoked_at is not None:
-        return None
-    return row
-
-
-def touch_session(row: MemberSession) -> bool:
-    """Move ``last_seen_at`` on at most once a minute; True when the row changed (the caller commits)."""
-    now = utcnow()
-    if (now - row.last_seen_at).total_seconds() < 60:
-        return False
-    row.last_seen_at = now
-    return True
-
-
-def sessions(login: MemberLogin) -> list[MemberSession]:
-    """The member's live devices, most recently used first."""
-    return list(
-        db.session.scalars(
-            select(MemberSession)
-            .where(MemberSession.login_id == login.id, MemberSession.revoked_at.is_(None))
-            .order_by(MemberSession.last_seen_at.desc(), MemberSession.id.desc())
-        )
-    )
-
-
-def end_session(row: MemberSession, reason: str = "signed out") -> None:
-    """Sign one device out."""
-    if row.revoked_at is None:
-        row.revoked_at = utcnow()
-        row.revoked_reason = reason[:40]
-        audit.record("member.session_ended", "member_login", row.login_id, after={"session_id": row.id, "reason": reason})
-
-
-def revoke_sessions(login: MemberLogin, *, reason: str, keep_id: int | None = None) -> int:
-    """Sign out every device of the login except ``keep_id``; returns how many were ended."""
-    ended = 0
-    for row in sessions(login):
-        if row.id != keep_id:
-            end_session(row, reason)
-            ended += 1
-    return ended
-
-
-# ---------------------------------------------------------------- language
-
-
-def language_of(member: Member) -> str | None:
-    """The member's saved portal language, if any."""
-    pref = db.session.scalar(select(MemberPreference).where(MemberPreference.member_id == member.id))
-    return pref.language if pref else None
-
-
-def set_language(member: Member, language: str) -> None:
-    """Remember the member's language (any code with a catalogue, checked by the caller)."""
-    pref = db.session.scalar(select(MemberPreference).where(MemberPreference.member_id == member.id))
-    if pref is None:
-        pref = MemberPreference(member_id=member.id, language=language, updated_at=utcnow())
-        db.session.add(pref)
-    elif pref.language == language:
-        return
-    before = pref.language
-    pref.language = language
-    pref.updated_at = utcnow()
-    db.session.flush()
-    audit.record("member.language", "member", member.member_no, before={"language": before}, after={"language": language})
 
 
 # ---------------------------------------------------------------- API token subjects
