@@ -201,8 +201,10 @@ def put_object(key: str, data: bytes, *, content_type: str, retain_for: timedelt
 def list_keys(prefix: str) -> list[str]:
     """Every stored key under ``prefix`` (a folder-like prefix ending in ``/``), sorted."""
     if using_s3():
-        pages = _s3().get_paginator("list_objects_v2").paginate(
-            Bucket=current_app.config["S3_BUCKET"], Prefix=_s3_key(prefix)
+        pages = (
+            _s3()
+            .get_paginator("list_objects_v2")
+            .paginate(Bucket=current_app.config["S3_BUCKET"], Prefix=_s3_key(prefix))
         )
         strip = len(_s3_key(""))
         return sorted(obj["Key"][strip:] for page in pages for obj in page.get("Contents", []))
