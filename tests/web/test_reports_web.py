@@ -86,7 +86,8 @@ def test_report_api_refuses_a_clerk(client, make_user, posted):
 
 def test_openapi_lists_the_statement_endpoints(client):
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
-    assert "/api/v1/reports/profit-and-loss" in paths and "/api/v1/reports/balance-sheet" in paths
+    for path in ("profit-and-loss", "balance-sheet", "loans-outstanding", "npa"):
+        assert "get" in paths[f"/api/v1/reports/{path}"], path
 
 
 def test_statement_pages_partials_print_csv_and_pdf(client, login, posted):
