@@ -253,3 +253,12 @@ def test_nominee_change_request_goes_to_the_staff_approval_queue(client, sunita,
     approvals.approve(req.id, checker=manager)
     uow.commit()
     assert db.session.get(ApprovalRequest, req.id).status == "approved"
+
+
+def test_a_bad_amount_is_a_clear_message_in_hindi(client, sunita):
+    _member, sb = sunita
+    client.post("/portal/language/hi", data={"next": "/portal/transfer"})
+    response = client.post(
+        "/portal/transfer", data={"from_account": sb.account_no, "to_account": sb.account_no, "amount": "-5"}
+    )
+    assert response.status_code == 422 and "1,500.50 जैसी राशि" in response.get_data(as_text=True)

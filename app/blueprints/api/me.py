@@ -27,7 +27,7 @@ from app.extensions import db, limiter
 from app.jobs import enqueue
 from app.jobs.statements import make_statement
 from app.models.ledger import JournalEntry
-from app.money import parse_amount, to_json
+from app.money import MoneyError, parse_amount, to_json
 from app.services import access, loans
 from app.services.access import member_auth
 from app.services.common import AuthError, NotFound, ValidationError, notifications, uow
@@ -265,7 +265,10 @@ def my_transfer() -> Response | tuple[Response, int]:
     if not key or len(key) > 80:
         raise ValidationError("Send an Idempotency-Key header (at most 80 characters).", field="Idempotency-Key")
     data = json_body()
-    amount = parse_amount(data.get("amount"))
+    try:
+        amount = parse_amount(data.get("amount"))
+    except MoneyError as exc:
+        raise ValidationError(str(exc), field="amount") from None
     source = access.visible_account(login, str(data.get("from_account") or ""), kinds=("savings",))
     if source.member_id != login.member_id:
         raise NotFound(f"No account {data.get('from_account')!r}.")

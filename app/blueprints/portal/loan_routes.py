@@ -12,11 +12,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from app import money
 from app.blueprints.portal import bp
 from app.blueprints.portal.auth_routes import portal_limit
 from app.blueprints.portal.forms import LoanApplyForm
-from app.blueprints.portal.messages import translate
+from app.blueprints.portal.messages import amount_paise, translate
 from app.extensions import db, limiter
 from app.models.loans import Loan
 from app.permissions import member_required
@@ -94,7 +93,7 @@ def loan_apply() -> Response:
                 applied = loans.apply(
                     loans.Application(
                         member_no=member.member_no,
-                        principal_paise=money.parse_amount(form.amount.data),
+                        principal_paise=amount_paise(form.amount.data),
                         months=months,
                         product_code=form.product.data,
                         purpose=form.purpose.data,

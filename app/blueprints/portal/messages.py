@@ -9,6 +9,9 @@ import re
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from app import money
+from app.services.common import ValidationError
+
 SERVICE_MESSAGES = (
     _l("Invalid mobile number or password. Repeated failures pause sign-in for a while."),
     _l("Online access is switched off for this membership. Contact your branch."),
@@ -38,3 +41,13 @@ def translate(message: str) -> str:
         if found:
             return _(msgid, **{name: found.group(1)})
     return _(message) if message else message
+
+
+def amount_paise(raw: str | None, *, field: str = "amount") -> int:
+    """A typed amount ("1,500.50") in paise; ValidationError in the member's language otherwise."""
+    try:
+        return money.parse_amount(raw, field=field)
+    except money.MoneyError:
+        raise ValidationError(
+            _("Enter an amount such as 1,500.50 (more than zero, at most two decimals)."), field=field
+        ) from None

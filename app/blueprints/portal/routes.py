@@ -20,7 +20,7 @@ from app import money
 from app.blueprints.portal import bp, overview
 from app.blueprints.portal.auth_routes import portal_limit
 from app.blueprints.portal.forms import CodeForm, ContactForm, NomineeRequestForm, StatementForm, TransferForm
-from app.blueprints.portal.messages import translate
+from app.blueprints.portal.messages import amount_paise, translate
 from app.extensions import limiter
 from app.jobs import enqueue
 from app.jobs.statements import make_statement
@@ -262,7 +262,7 @@ def transfer() -> Response:
         if source.member_id != current_user.member_id or source.kind != "savings":
             abort(404)
         try:
-            amount = money.parse_amount(form.amount.data)
+            amount = amount_paise(form.amount.data)
             target_no = (form.to_account.data or "").strip().upper()
             target = transfers.find_account(target_no, field="to_account")
             pending = {
