@@ -13,6 +13,7 @@ checkpoint at all) is detected even by someone who can rewrite every row.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import hmac
 import json
@@ -294,6 +295,18 @@ def _seal_in_background(app: Flask) -> None:
             log.exception("background audit sealing failed; the next sealer will chain the rows")
         finally:
             db.session.remove()
+
+
+def _seal_now_at_exit() -> None:
+    """A process that exits normally (a CLI command, a worker shutting down) seals what it committed."""
+    with _timer_lock:
+        current = _timer
+    if current is not None and current.is_alive():
+        current.cancel()
+        _seal_in_background(*current.args)
+
+
+atexit.register(_seal_now_at_exit)
 
 
 def wait_for_sealer(timeout: float = 10.0) -> None:

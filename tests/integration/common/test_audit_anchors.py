@@ -90,3 +90,48 @@ def test_production_refuses_the_development_anchor_key(monkeypatch):
         ProductionConfig.validate()
     except RuntimeError as exc:  # a later check may still refuse; never for the anchor key
         assert "AUDIT_ANCHOR_KEY" not in str(exc)
+
+
+CHILD = """
+import os
+from app import create_app
+from app.extensions import db
+from app.services.common import SYSTEM, acting_as, uow
+from app.services.ledger import Line, coa
+from app.services import ledger
+from config import TestingConfig
+from tests.conftest import new_account, open_books
+
+app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=os.environ["URL"], DOCUMENT_STORAGE_DIR=os.environ["DOCS"],
+                 AUDIT_SEAL_INTERVAL_SECONDS=600)
+with app.app_context(), acting_as(SYSTEM):
+    db.create_all()
+    open_books()
+    acc = new_account("savings")
+    ledger.post([Line.dr(coa.VAULT_CASH, 100), Line.cr(acc, 100)], kind="deposit", narration="then exit")
+    uow.commit()  # the sealer would run in 600 s; the process exits first
+"""
+
+
+def test_a_process_that_exits_normally_seals_what_it_committed(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from app.services.common import SYSTEM, acting_as
+    from tests.conftest import make_app
+
+    url, docs = f"sqlite:///{tmp_path / 'exit.db'}", str(tmp_path / "docs")
+    root = Path(__file__).parents[3]
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD], env={**os.environ, "URL": url, "DOCS": docs}, cwd=str(root), timeout=120
+    )
+    assert done.returncode == 0
+    app = make_app(url, DOCUMENT_STORAGE_DIR=docs)
+    with app.app_context(), acting_as(SYSTEM):
+        assert _unsealed() == 0
+        result = audit.verify()
+        assert result.ok and result.checkpoints >= 1 and result.unanchored == 0, result.message
+        db.session.remove()
+        db.engine.dispose()
