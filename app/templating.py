@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from app.navigation import staff_nav
 from app.permissions import has_permission
+from app.settings import setting
 
 
 def init_templating(app: Flask) -> None:
@@ -21,6 +22,7 @@ def init_templating(app: Flask) -> None:
             "can": lambda permission: has_permission(current_user, permission),
             "business_date": business_date_or_none,
             "staff_nav": staff_nav,
+            "setting": setting,
         }
 
     from app import money

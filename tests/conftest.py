@@ -25,6 +25,7 @@ from app import create_app
 from app.extensions import db
 from app.services.common import SYSTEM, acting_as
 from config import TestingConfig
+from tests.helpers.deposits import deposit_products  # noqa: F401  (the one deposit-products fixture)
 
 PASSWORD = "Correct-Horse-9"
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"

@@ -17,13 +17,6 @@ from tests.conftest import PASSWORD
 from tests.deposit_helpers import cash_in, member, move_to, open_sb
 
 
-@pytest.fixture
-def dep(books):
-    deposits.seed_products()
-    uow.commit()
-    return books
-
-
 def _token(client, make_user, role: str) -> dict[str, str]:
     user = make_user(role, username=f"api_{role}")
     response = client.post("/api/v1/auth/login", json={"username": user.username, "password": PASSWORD})
@@ -44,7 +37,7 @@ def _count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model)) or 0
 
 
-def test_open_savings_is_idempotent(dep, client, make_user):
+def test_open_savings_is_idempotent(deposit_products, client, make_user):
     auth = _token(client, make_user, "clerk")
     m = member()
     body = {"member_no": m.member_no, "type": "savings", "principal": "1,000", "funding": {"mode": "cash"}}
@@ -74,7 +67,7 @@ def test_open_savings_is_idempotent(dep, client, make_user):
     assert missing_key.status_code == 400
 
 
-def test_open_fd_by_transfer_and_read_it(dep, client, make_user):
+def test_open_fd_by_transfer_and_read_it(deposit_products, client, make_user):
     auth = _token(client, make_user, "manager")
     m = member()
     sb = open_sb(m, 60_000_00)
@@ -109,7 +102,7 @@ def test_open_fd_by_transfer_and_read_it(dep, client, make_user):
         ({"type": "current", "principal": "5000"}, 422, "type"),
     ],
 )
-def test_bad_bodies_are_refused_and_post_nothing(dep, client, make_user, body, status, field):
+def test_bad_bodies_are_refused_and_post_nothing(deposit_products, client, make_user, body, status, field):
     auth = _token(client, make_user, "clerk")
     m = member()
     response = client.post(
@@ -121,7 +114,7 @@ def test_bad_bodies_are_refused_and_post_nothing(dep, client, make_user, body, s
     assert _count(Account) == 0 and _count(JournalEntry) == 0
 
 
-def test_kyc_pending_member_and_roles(dep, client, make_user):
+def test_kyc_pending_member_and_roles(deposit_products, client, make_user):
     auth = _token(client, make_user, "clerk")
     pending = member(kyc_status="submitted")
     response = client.post(
@@ -139,7 +132,7 @@ def test_kyc_pending_member_and_roles(dep, client, make_user):
     assert refused.status_code == 403
 
 
-def test_transactions_with_running_balance_and_pages(dep, client, make_user):
+def test_transactions_with_running_balance_and_pages(deposit_products, client, make_user):
     auth = _token(client, make_user, "accountant")
     m = member()
     sb = open_sb(m, 1_000_00)
@@ -167,7 +160,7 @@ def test_transactions_with_running_balance_and_pages(dep, client, make_user):
     )
 
 
-def test_members_see_only_their_own_accounts(dep, client):
+def test_members_see_only_their_own_accounts(deposit_products, client):
     me, other = member(mobile="9811111111"), member(name="Someone Else", mobile="9822222222")
     mine, theirs = open_sb(me, 1_000_00), open_sb(other, 2_000_00)
     auth = _member_token(me)

@@ -138,6 +138,34 @@ def test_cash_of_50000_without_pan_needs_form60(client, desk):
     assert ok.status_code == 201 and balance(no_pan) == 50_000_00
 
 
+def test_form60_in_the_kyc_file_does_not_cover_a_counter_deposit(client, desk):
+    """Issue 15: a member without PAN whose KYC file holds a Form 60 deposited any cash."""
+    on_file = member_account(pan=False, form60=True)
+    url = f"/api/v1/accounts/{on_file.account_no}/deposit"
+    before = entry_count()
+    refused = call(client, url, desk["token"], {"amount": "60000.00"})
+    assert refused.status_code == 422, refused.get_data(as_text=True)
+    body = refused.get_json()
+    assert "form60_ref" in body["errors"] and "account opening only" in body["detail"]
+    assert entry_count() == before and balance(on_file) == 0
+    ok = call(client, url, desk["token"], {"amount": "60000.00", "form60_ref": "F60/2026/91"}, key="k-2")
+    assert ok.status_code == 201 and balance(on_file) == 60_000_00
+    txn = db.session.scalar(select(CashTransaction).where(CashTransaction.account_id == on_file.id))
+    assert (txn.id_proof, txn.form60_ref) == ("form60", "F60/2026/91")
+
+
+def test_large_cash_deposit_answers_202_pending(client, desk):
+    """Issue 15: a cash deposit above LARGE_CASH_DEPOSIT_PAISE (₹10 lakh) posted with no checker."""
+    sb = desk["sb"]
+    r = call(client, f"/api/v1/accounts/{sb.account_no}/deposit", desk["token"], {"amount": "1000000.50"})
+    assert r.status_code == 202, r.get_data(as_text=True)
+    data = r.get_json()
+    assert data["status"] == "pending_approval" and data["approval_id"] and data["balance"] == "10000.00"
+    assert balance(sb) == 10_000_00
+    again = call(client, f"/api/v1/accounts/{sb.account_no}/deposit", desk["token"], {"amount": "1000000.50"})
+    assert again.status_code == 202 and again.get_json()["approval_id"] == data["approval_id"]
+
+
 def test_large_withdrawal_answers_202_pending(client, desk):
     sb = member_account(opening_paise=3_00_000_00)
     fund = call(client, f"/api/v1/accounts/{sb.account_no}/deposit", desk["token"], {"amount": "150000"}, key="f")

@@ -15,7 +15,7 @@ from app.services import ledger, members
 from app.services.common import notifications, uow
 from app.services.members import shares
 from tests.conftest import PASSWORD, make_app
-from tests.integration.test_members import PDF, PNG, aadhaar, member_data, pan, ready_member
+from tests.helpers.members import PDF, PNG, aadhaar, member_data, pan, ready_member
 
 LOGIN = "/api/v1/auth/login"
 

@@ -21,18 +21,11 @@ from tests.teller_helpers import fund_vault
 HX = {"HX-Request": "true"}
 
 
-@pytest.fixture
-def dep(books):
-    deposits.seed_products()
-    uow.commit()
-    return books
-
-
 def _entries() -> int:
     return db.session.scalar(select(func.count()).select_from(JournalEntry)) or 0
 
 
-def test_clerk_opens_an_fd_with_the_form(dep, client, login):
+def test_clerk_opens_an_fd_with_the_form(deposit_products, client, login):
     login("clerk")
     m = member(name="Kavita Joshi")
     sb = open_sb(m, 20_000_00)
@@ -66,7 +59,7 @@ def test_clerk_opens_an_fd_with_the_form(dep, client, login):
         ({"months": "", "days": "3"}, "no rate for a tenure of 3 days"),
     ],
 )
-def test_bad_open_input_is_shown_and_nothing_is_posted(dep, client, login, fields, message):
+def test_bad_open_input_is_shown_and_nothing_is_posted(deposit_products, client, login, fields, message):
     login("clerk")
     m = member()
     before = _entries()
@@ -79,7 +72,7 @@ def test_bad_open_input_is_shown_and_nothing_is_posted(dep, client, login, field
     assert _entries() == before
 
 
-def test_applicant_and_kyc_pending_members_are_refused(dep, client, login):
+def test_applicant_and_kyc_pending_members_are_refused(deposit_products, client, login):
     login("clerk")
     applicant = member(status="applicant", kyc_status="pending")
     response = client.post(
@@ -98,7 +91,7 @@ def test_applicant_and_kyc_pending_members_are_refused(dep, client, login):
     assert "<html" not in text and "approved KYC" in text
 
 
-def test_preview_shows_maturity_without_saving(dep, client, login):
+def test_preview_shows_maturity_without_saving(deposit_products, client, login):
     login("clerk")
     m = member()
     response = client.post(
@@ -112,7 +105,7 @@ def test_preview_shows_maturity_without_saving(dep, client, login):
     assert db.session.scalar(select(func.count()).select_from(Account)) == 0
 
 
-def test_passbook_filters_pages_prints_and_exports(dep, client, login, app):
+def test_passbook_filters_pages_prints_and_exports(deposit_products, client, login, app):
     app.config["PAGE_SIZE"] = 50
     login("accountant")
     acc = open_sb(member(name="Ramesh Pawar"), 1_000_00)
@@ -140,7 +133,7 @@ def test_passbook_filters_pages_prints_and_exports(dep, client, login, app):
     assert "<script>" not in printable
 
 
-def test_freeze_request_and_approval(dep, client, login, make_user):
+def test_freeze_request_and_approval(deposit_products, client, login, make_user):
     manager = login("manager")
     acc = open_sb(member(), 2_000_00)
     response = client.post(
@@ -160,7 +153,7 @@ def test_freeze_request_and_approval(dep, client, login, make_user):
     assert missing.status_code == 422 and "Give a reason" in missing.get_data(as_text=True)
 
 
-def test_close_savings_from_the_account_page(dep, client, login):
+def test_close_savings_from_the_account_page(deposit_products, client, login):
     manager = login("manager")
     acc = open_sb(member(), 5_000_00)
     refused = client.post(f"/staff/deposits/{acc.account_no}/close", data={"mode": "cash"})
@@ -185,7 +178,7 @@ def test_close_savings_from_the_account_page(dep, client, login):
     assert teller.current_drawer(manager).account.balance_paise == 0
 
 
-def test_double_submitted_open_form_opens_one_account(dep, client, login):
+def test_double_submitted_open_form_opens_one_account(deposit_products, client, login):
     login("clerk")
     m = member(name="Kavita Joshi")
     sb = open_sb(m, 20_000_00)
@@ -207,7 +200,7 @@ def test_double_submitted_open_form_opens_one_account(dep, client, login):
     assert db.session.scalar(select(func.count()).select_from(Account).where(Account.kind == "fd")) == 2
 
 
-def test_rd_and_fd_pages_show_schedule_and_premature_quote(dep, client, login):
+def test_rd_and_fd_pages_show_schedule_and_premature_quote(deposit_products, client, login):
     login("manager")
     m = member()
     open_sb(m, 1_000_00)
@@ -228,7 +221,7 @@ def test_rd_and_fd_pages_show_schedule_and_premature_quote(dep, client, login):
     assert fixed_deposits.maturity_value(deposits.deposit_of(fd)).maturity_paise == 1_07_450_00
 
 
-def test_products_screen_proposes_and_shows_history(dep, client, login, make_user):
+def test_products_screen_proposes_and_shows_history(deposit_products, client, login, make_user):
     login("admin")
     assert "Savings deposit" in client.get("/staff/deposit-products").get_data(as_text=True)
     response = client.post(
@@ -256,7 +249,7 @@ def test_products_screen_proposes_and_shows_history(dep, client, login, make_use
     assert "awaiting approval" in client.get("/staff/deposit-products/FDSR").get_data(as_text=True).lower()
 
 
-def test_form_15g_and_the_tds_register(dep, client, login, make_user):
+def test_form_15g_and_the_tds_register(deposit_products, client, login, make_user):
     login("clerk")
     m = member(pan="ABCPK1234F")
     response = client.post(
@@ -276,7 +269,7 @@ def test_form_15g_and_the_tds_register(dep, client, login, make_user):
     assert csv_text.startswith("Date,Member,Name,PAN")
 
 
-def test_accounts_list_searches(dep, client, login):
+def test_accounts_list_searches(deposit_products, client, login):
     login("cashier")
     a = open_sb(member(name="Sushila Deshmukh"), 1_000_00)
     open_sb(member(name="Vinod Kale"), 1_000_00)

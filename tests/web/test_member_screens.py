@@ -15,7 +15,7 @@ from app.services import members
 from app.services.common import uow
 from app.services.members import kyc, shares
 from tests.conftest import PASSWORD, login_as
-from tests.integration.test_members import PDF, PNG, aadhaar, member_data, pan, ready_member, upload_all
+from tests.helpers.members import PDF, PNG, aadhaar, member_data, pan, ready_member, upload_all
 
 HX = {"HX-Request": "true"}
 

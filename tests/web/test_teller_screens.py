@@ -12,7 +12,9 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models.ledger import Account
 from app.models.teller import TellerDrawer
+from app.models.users import StaffUser
 from app.services import ledger
+from app.services.common import approvals, uow
 from tests.conftest import login_as
 from tests.teller_helpers import entry_count, fund_vault, member_account
 
@@ -186,6 +188,43 @@ def test_large_withdrawal_is_sent_for_approval_and_posted_by_the_manager(client,
     # The cashier sees the approved request with its receipt.
     shown = client.get(f"/teller?request={req_id}").get_data(as_text=True)
     assert "approved" in shown and "Print receipt" in shown
+
+
+def test_large_cash_deposit_is_sent_for_approval_and_posted_by_the_manager(client, counter):
+    open_drawer(client)
+    sb = counter["pan"]
+    response = client.post(
+        "/teller/transaction",
+        data={"account_no": sb.account_no, "txn": "deposit", "amount": "10,00,000.50", "nonce": "big-in"},
+        headers=HX,
+    )
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200, body
+    assert "Sent for approval" in body and "pending" in body
+    assert "Keep the cash apart until a manager approves it" in response.headers.get("HX-Trigger", "")
+    assert balance(sb.id) == 3_00_000_00
+    boss = counter["boss"]
+    queue = boss.get("/teller/approvals").get_data(as_text=True)
+    req_id = int(re.search(r'id="req-(\d+)"', queue).group(1))
+    assert "Cash deposit ₹10,00,000.50" in queue
+    decided = boss.post(f"/teller/approvals/{req_id}/approve", headers=HX)
+    assert decided.status_code == 200 and "Approved" in decided.get_data(as_text=True)
+    assert balance(sb.id) == 13_00_000_50
+
+
+def test_own_request_shows_no_decision_buttons(client, counter):
+    """The teller's queue asks approvals.can_decide: the maker sees no Approve button on their own request."""
+    boss = counter["boss"]
+    boss_user = db.session.scalar(select(StaffUser).where(StaffUser.username == "meera"))
+    req = approvals.submit(
+        "teller.withdrawal", {"account_no": counter["pan"].account_no}, maker=boss_user, summary="Own request"
+    )
+    uow.commit()
+    assert not approvals.can_decide(req, boss_user)
+    queue = boss.get("/teller/approvals").get_data(as_text=True)
+    row = queue[queue.index(f'id="req-{req.id}"') :]
+    row = row[: row.index("</tr>")]
+    assert "Your own request: another manager decides." in row and "Approve</button>" not in row
 
 
 def test_receipt_page_prints_without_inline_script(client, counter):

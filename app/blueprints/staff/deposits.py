@@ -46,7 +46,6 @@ from app.services.common import DomainError, ValidationError, uow
 from app.services.deposits import fixed as fixed_deposits
 from app.services.deposits import interest, passbook, savings, tds
 from app.services.deposits import recurring as recurring_deposits
-from app.services.ledger import calendar
 from app.web import apply_domain_error, is_htmx, render, select_choices, toast
 
 navigation.add(NavItem("Deposit accounts", "staff.deposit_accounts", "accounts.view"), before="ledger.index")
@@ -225,28 +224,8 @@ def deposit_open_preview():
     try:
         if req is None:
             raise ValidationError("Check the amounts and tenure.")
-        member = deposits.get_member(req.member_no)
-        product = deposits.product_for(req.kind, req.product_code)
-        on = calendar.current_business_date()
-        if req.kind == "fd":
-            terms = fixed_deposits.terms_for(product, member, req.amount_paise, req.months, req.days, req.payout, on)
-            preview = {
-                "text": terms.describe(),
-                "maturity_paise": terms.maturity_paise,
-                "interest_paise": terms.interest_paise,
-            }
-        elif req.kind == "rd":
-            terms = recurring_deposits.terms_for(product, member, req.installment_paise, req.months, on)
-            preview = {
-                "text": terms.describe(),
-                "maturity_paise": terms.maturity_paise,
-                "interest_paise": terms.interest_paise,
-            }
-        else:
-            rate = deposits.savings_rate_bp(product, on)
-            preview = {
-                "text": f"{product.name} at {rate_of(rate)}% a year, credited {product.setting('interest_frequency').replace('_', '-')}"
-            }
+        quote = deposits.preview(req)
+        preview = {"text": quote.text, "maturity_paise": quote.maturity_paise, "interest_paise": quote.interest_paise}
     except DomainError as exc:
         preview = {"error": exc.message}
     return render("staff/deposits/_preview.html", preview=preview)

@@ -15,6 +15,7 @@ member's own accounts; another member's account is reported as not found.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypedDict, Unpack
 
 from sqlalchemy import select
 
@@ -79,19 +80,22 @@ def _pending_for_key(key: str) -> ApprovalRequest | None:
     return None
 
 
-def transfer(
-    source: Account,
-    target: Account,
-    amount_paise: int,
-    *,
-    narration: str | None = None,
-    maker: StaffUser | None = None,
-    member_id: int | None = None,
-    channel: str = "branch",
-    idempotency_key: str | None = None,
-    approved_by: StaffUser | None = None,
-) -> TransferResult:
+class TransferOptions(TypedDict, total=False):
+    """Who asks for a transfer and how (keywords of ``transfer`` / ``transfer_by_number``)."""
+
+    narration: str | None
+    maker: StaffUser | None  # a staff maker, or
+    member_id: int | None  # the member who asks (their own source account only)
+    channel: str
+    idempotency_key: str | None
+    approved_by: StaffUser | None  # set when a checker's approval carries it out
+
+
+def transfer(source: Account, target: Account, amount_paise: int, **options: Unpack[TransferOptions]) -> TransferResult:
     """Move money between two accounts (Dr source / Cr target); large staff transfers wait for approval."""
+    narration, maker, member_id = options.get("narration"), options.get("maker"), options.get("member_id")
+    channel, idempotency_key = options.get("channel") or "branch", options.get("idempotency_key")
+    approved_by = options.get("approved_by")
     if maker is None and member_id is None:
         raise ValidationError("A transfer needs a staff maker or the member who asks for it.")
     if member_id is not None and source.member_id != member_id:
@@ -158,31 +162,14 @@ def transfer(
 
 
 def transfer_by_number(
-    from_account: str,
-    to_account: str,
-    amount_paise: int,
-    *,
-    narration: str | None = None,
-    maker: StaffUser | None = None,
-    member_id: int | None = None,
-    channel: str = "branch",
-    idempotency_key: str | None = None,
+    from_account: str, to_account: str, amount_paise: int, **options: Unpack[TransferOptions]
 ) -> TransferResult:
     """``transfer`` with account numbers (a member may only name their own source account)."""
     # One read of both accounts that also locks them (ascending id): the posting reads them no more.
     locked = ledger.lock_accounts([(from_account or "").strip().upper(), (to_account or "").strip().upper()])
-    source = find_account(from_account, field="from_account", member_id=member_id, locked=locked)
+    source = find_account(from_account, field="from_account", member_id=options.get("member_id"), locked=locked)
     target = find_account(to_account, field="to_account", locked=locked)
-    return transfer(
-        source,
-        target,
-        amount_paise,
-        narration=narration,
-        maker=maker,
-        member_id=member_id,
-        channel=channel,
-        idempotency_key=idempotency_key,
-    )
+    return transfer(source, target, amount_paise, **options)
 
 
 def _execute_large(req: ApprovalRequest, checker: StaffUser) -> dict:

@@ -14,6 +14,7 @@ lookups, status, payouts, closure, day-end), ``opening``, the kinds ``savings``,
 
 from . import (  # noqa: F401
     accounts,
+    calculators,
     catalogue,
     fixed,
     interest,
@@ -27,6 +28,7 @@ from . import (  # noqa: F401
 )
 from .accounts import (  # noqa: F401
     CUSTOMER_KINDS,
+    Payout,
     StepReport,
     accrue_month_end,
     check_not_after_business_date,
@@ -56,7 +58,6 @@ from .accounts import (  # noqa: F401
 from .catalogue import (  # noqa: F401
     DEFAULT_PRODUCTS,
     MAX_RATE_BP,
-    PRODUCT_ACTIONS,
     apply_product_change,
     describe_bands,
     fd_band,
@@ -100,7 +101,6 @@ from .interest import (  # noqa: F401
     tds_threshold,
 )
 from .kinds import CONTROL_GL, KIND_LABELS  # noqa: F401
-from .opening import FUNDING_MODES, OpenRequest, funding_lines, open_account, opened_under_key  # noqa: F401
+from .opening import FUNDING_MODES, OpenRequest, funding_lines, open_account, opened_under_key, preview  # noqa: F401
 from .savings import INTEREST_FREQUENCIES  # noqa: F401
-from . import calculators  # noqa: F401  (FD / RD calculator input and limits)
 from .views import AccountView, account_view  # noqa: F401  (the read model of an account)

@@ -171,7 +171,6 @@ def payout_target(member: Member, account_no: str | None, field_name: str = "pay
     )
 
 
-
 # ---------------------------------------------------------------- status: freeze, unfreeze, dormancy
 
 
@@ -312,20 +311,24 @@ def reactivate(account: Account, *, reason: str, by: StaffUser | None = None) ->
 # ---------------------------------------------------------------- payouts, interest settlement
 
 
+@dataclass(frozen=True)
+class Payout:
+    """How closing money leaves a deposit: ``mode`` cash (the acting cashier ``by``, with a
+    Form 60 reference when needed) or transfer to the member's SB ``to_account_no``."""
+
+    mode: str = "transfer"
+    to_account_no: str | None = None
+    by: StaffUser | None = None
+    form60_ref: str | None = None
+
+
 def pay_out(
-    account: Account,
-    amount_paise: int,
-    mode: str,
-    to_account_no: str | None,
-    *,
-    by: StaffUser | None,
-    narration: str,
-    post_kw: dict | None = None,
-    form60_ref: str | None = None,
+    account: Account, amount_paise: int, payout: Payout, *, narration: str, post_kw: dict | None = None
 ) -> JournalEntry:
     """Pay a closing balance out: in cash from the acting cashier's drawer, under the counter's
-    rules (``teller.pay_cash``: PAN / Form 60, cash register, no payout above the
+    rules (``counter.pay_cash``: PAN / Form 60, cash register, no payout above the
     large-withdrawal threshold without the counter's approval), or to the member's SB."""
+    mode, to_account_no, by, form60_ref = payout.mode, payout.to_account_no, payout.by, payout.form60_ref
     if mode == "cash":
         result = counter.pay_cash(
             account,

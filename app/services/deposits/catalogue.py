@@ -302,7 +302,6 @@ def is_senior(member: Member, on: date) -> bool:
 
 # ---------------------------------------------------------------- product changes (maker-checker)
 
-PRODUCT_ACTIONS = ("create", "settings", "rates", "status")
 
 
 def _check_new_product(data: dict[str, Any]) -> dict[str, Any]:

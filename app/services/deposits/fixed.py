@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import func, select
 
@@ -38,148 +38,16 @@ from app.settings import setting
 
 from . import accounts as deposits
 from . import catalogue, interest, kinds, tds
-from .kinds import NewDeposit, Opening
-
-PAYOUT_LABELS = {
-    "cumulative": "cumulative (paid at maturity)",
-    "monthly": "monthly payout",
-    "quarterly": "quarterly payout",
-}
-
-
-def tenure_label(months: int, days: int) -> str:
-    """``"12 months"``, ``"1 month 10 days"``, ``"45 days"``."""
-    parts = []
-    if months:
-        parts.append(f"{months} month{'s' if months != 1 else ''}")
-    if days:
-        parts.append(f"{days} day{'s' if days != 1 else ''}")
-    return " ".join(parts) or "0 days"
-
-
-@dataclass(frozen=True)
-class FdTerms:
-    """What an FD will be on the day it is opened (or renewed)."""
-
-    principal_paise: int
-    rate_bp: int
-    senior: bool
-    start: date
-    maturity_date: date
-    months: int
-    days: int
-    payout: str
-    interest_paise: int  # cumulative: interest at maturity; payout FDs: all payouts together
-
-    @property
-    def rate(self) -> Decimal:
-        return rate_of(self.rate_bp)  # type: ignore[return-value]
-
-    @property
-    def maturity_paise(self) -> int:
-        return self.principal_paise + (self.interest_paise if self.payout == "cumulative" else 0)
-
-    def describe(self) -> str:
-        return (
-            f"{format_inr(self.principal_paise)} for {tenure_label(self.months, self.days)} at {self.rate}% "
-            f"{'(senior citizen) ' if self.senior else ''}{PAYOUT_LABELS[self.payout]}, "
-            f"maturing {self.maturity_date:%d-%m-%Y}"
-        )
-
-
-def _check_tenure(months: object, days: object) -> tuple[int, int]:
-    for name, value in (("months", months), ("days", days)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValidationError("Tenure: whole months and days, not negative.", field=name)
-    longest = int(setting("FD_MAX_DAYS"))
-    if months > longest * 12 // 365 or days > longest:  # type: ignore[operator]
-        raise ValidationError("The tenure is longer than any deposit this bank takes.", field="months")
-    return months, days  # type: ignore[return-value]
-
-
-def terms_for(
-    product,
-    member: Member,
-    principal_paise: int,
-    months: int,
-    days: int,
-    payout: str,
-    start: date,
-    *,
-    maturity_action: str | None = None,
-) -> FdTerms:
-    """Validate an FD against its product and work out rate, maturity date and interest.
-
-    Refuses an amount below the minimum (or above a maximum), a tenure outside the
-    product's range or with no rate band, and a payout / maturity action the product
-    does not offer.
-    """
-    months, days = _check_tenure(months, days)
-    minimum = int(product.setting("min_amount_paise", 0) or 0)
-    maximum = product.setting("max_amount_paise")
-    if principal_paise < minimum:
-        raise ValidationError(
-            f"The minimum for {product.name} is {format_inr(minimum)}; {format_inr(principal_paise)} is below it.",
-            field="principal",
-        )
-    if maximum is not None and principal_paise > int(maximum):
-        raise ValidationError(f"The maximum for {product.name} is {format_inr(int(maximum))}.", field="principal")
-    if payout not in (product.setting("payouts") or ["cumulative"]):
-        raise ValidationError(
-            f"{product.name} does not offer {payout} payout; choose {', '.join(product.setting('payouts'))}.",
-            field="payout",
-        )
-    if maturity_action is not None and maturity_action not in (product.setting("maturity_actions") or []):
-        raise ValidationError(
-            f"{product.name} does not offer '{maturity_action}' at maturity.", field="maturity_action"
-        )
-    maturity = interest.fd_maturity_date(start, months, days)
-    tenure_days = (maturity - start).days
-    low, high = int(product.setting("min_days", setting("FD_MIN_DAYS"))), int(product.setting("max_days", setting("FD_MAX_DAYS")))
-    band = catalogue.fd_band(product, start, tenure_days)
-    if not low <= tenure_days <= high or band is None:
-        raise ValidationError(
-            f"{product.name} has no rate for a tenure of {tenure_days} days ({tenure_label(months, days)}); "
-            f"supported tenures: {catalogue.describe_bands(product, start)}.",
-            field="months",
-        )
-    senior = catalogue.is_senior(member, start)
-    rate_bp = band.rate_bp + (band.senior_extra_bp if senior else 0)
-    rate = rate_of(rate_bp)
-    mode = catalogue.rounding()
-    if payout == "cumulative":
-        total = interest.fd_maturity(principal_paise, rate, start, months, days, mode).interest_paise
-    else:
-        total = sum(
-            p.interest_paise
-            for p in interest.fd_payout_schedule(principal_paise, rate, start, months, days, payout, mode)  # type: ignore[arg-type]
-        )
-    return FdTerms(principal_paise, rate_bp, senior, start, maturity, months, days, payout, total)
-
-
-def schedule(da: DepositAccount) -> list[interest.FdPayout]:
-    """Every interest payout of a monthly / quarterly FD in its current term (empty if cumulative)."""
-    if da.payout not in ("monthly", "quarterly"):
-        return []
-    return interest.fd_payout_schedule(
-        da.principal_paise,
-        da.rate,
-        da.start_date,
-        da.months,
-        da.days,
-        da.payout,
-        catalogue.rounding(),  # type: ignore[arg-type]
-    )
-
-
-def maturity_value(da: DepositAccount) -> interest.FdResult:
-    """The FD's maturity date, interest still to come at maturity and amount paid at maturity."""
-    if da.payout == "cumulative":
-        return interest.fd_maturity(da.principal_paise, da.rate, da.start_date, da.months, da.days, catalogue.rounding())  # type: ignore[arg-type]
-    last = [p for p in schedule(da) if p.due_date == da.maturity_date]
-    final = last[0].interest_paise if last else 0
-    return interest.FdResult(da.maturity_date, final, da.principal_paise + final)  # type: ignore[arg-type]
-
+from .fd_terms import (  # noqa: F401  (re-exported: screens and tests use fixed.X)
+    PAYOUT_LABELS,
+    FdAsk,
+    FdTerms,
+    maturity_value,
+    schedule,
+    tenure_label,
+    terms_for,
+)
+from .kinds import NewDeposit, Opening, Quote
 
 # ---------------------------------------------------------------- helpers
 
@@ -193,10 +61,21 @@ def _post_kw(day: date, on: date, by: StaffUser | None = None) -> dict:
     }
 
 
+class _Credit(TypedDict):
+    to: Account  # the account credited (the FD itself or the payout SB)
+    day: date
+    narration: str
+    kind: str
+    post_kw: dict
+
+
 def _credit_interest(
-    da: DepositAccount, account: Account, due: int, *, to: Account, day: date, narration: str, kind: str, post_kw: dict
+    da: DepositAccount, account: Account, due: int, **credit: Unpack[_Credit]
 ) -> tuple[JournalEntry | None, int]:
     """Release the accrual and credit ``due`` (negative = recover from the FD) to ``to``; TDS on it."""
+    to, day, narration, kind, post_kw = (
+        credit["to"], credit["day"], credit["narration"], credit["kind"], credit["post_kw"]
+    )  # fmt: skip
     lines = deposits.settlement_lines(coa.EXP_FD_INTEREST, coa.INTEREST_PAYABLE_FD, da.accrued_paise, due)
     if due > 0:
         lines.append(Line.cr(to, due, narration))
@@ -321,7 +200,7 @@ def pay_due_payouts(on: date, *, by: StaffUser | None = None, report: deposits.S
 
         def work(da=da, account=account, due=due, target=target) -> int:
             for p in due:
-                _payout(da, account, p.interest_paise, p.due_date, today, by, target)
+                _payout(da, account, p, target, _post_kw(p.due_date, today, by))
             return len(due)
 
         done = deposits.isolated(account, "fd.payout", report, work)
@@ -344,8 +223,9 @@ def _payout_target(da: DepositAccount, account: Account) -> tuple[Account | None
 
 
 def _payout(
-    da: DepositAccount, account: Account, amount: int, due: date, today: date, by: StaffUser | None, target: Account
+    da: DepositAccount, account: Account, due_payout: interest.FdPayout, target: Account, post_kw: dict
 ) -> None:
+    amount, due = due_payout.interest_paise, due_payout.due_date
     _credit_interest(
         da,
         account,
@@ -354,7 +234,7 @@ def _payout(
         day=due,
         narration=f"FD interest payout to {due:%d-%m-%Y}",
         kind="payout",
-        post_kw=_post_kw(due, today, by),
+        post_kw=post_kw,
     )
     da.interest_paid_paise += amount
     da.last_payout_date = due
@@ -405,7 +285,7 @@ def _mature_one(da: DepositAccount, account: Account, today: date, by: StaffUser
             if da.last_payout_date is not None and p.due_date <= da.last_payout_date:
                 continue
             if target is not None:
-                _payout(da, account, p.interest_paise, p.due_date, today, by, target)
+                _payout(da, account, p, target, _post_kw(p.due_date, today, by))
                 continue
             # No savings account can take the payout: it stays with the (held) deposit.
             _credit_interest(
@@ -441,7 +321,7 @@ def _mature_one(da: DepositAccount, account: Account, today: date, by: StaffUser
         kind="maturity",
         narration=f"FD {account.account_no} matured {day:%d-%m-%Y}: {format_inr(amount)} to {target.account_no}",
         reference=account.account_no,
-            options=ledger.PostOptions(**post_kw),
+        options=ledger.PostOptions(**post_kw),
     )
     deposits.mark_closed(account, today, f"Matured {day:%d-%m-%Y}; paid to {target.account_no}")
     return True
@@ -454,7 +334,7 @@ def _renew(da: DepositAccount, account: Account, member: Member, day: date) -> d
     if not product.active or principal <= 0:
         return None
     try:
-        terms = terms_for(product, member, principal, da.months, da.days, da.payout or "cumulative", day)
+        terms = terms_for(product, member, FdAsk(principal, da.months, da.days, da.payout or "cumulative"), day)
     except ValidationError:
         return None
     da.start_date = day
@@ -582,7 +462,7 @@ def close(
     if amount > 0:
         entries.append(
             deposits.pay_out(
-                account, amount, mode, to_account_no, by=by, form60_ref=form60_ref, post_kw=post_kw,
+                account, amount, deposits.Payout(mode, to_account_no, by, form60_ref), post_kw=post_kw,
                 narration=f"FD {account.account_no} closed: {format_inr(amount)} paid",
             )
         )  # fmt: skip
@@ -638,7 +518,7 @@ def prepare_opening(new: NewDeposit) -> Opening:
     req, da = new.req, new.da
     amount = deposits.check_amount(req.amount_paise, "principal")
     terms = terms_for(
-        new.product, new.member, amount, req.months, req.days, req.payout, new.on, maturity_action=req.maturity_action
+        new.product, new.member, FdAsk(amount, req.months, req.days, req.payout, req.maturity_action), new.on
     )
     da.rate_bp, da.senior, da.maturity_date = terms.rate_bp, terms.senior, terms.maturity_date
     da.months, da.days, da.principal_paise = req.months, req.days, amount
@@ -647,6 +527,13 @@ def prepare_opening(new: NewDeposit) -> Opening:
     if req.payout != "cumulative" or req.maturity_action == "credit_sb":
         da.payout_account_id = deposits.payout_target(new.member, req.payout_account_no).id
     return Opening(amount, f"Fixed deposit opened: {terms.describe()}", terms.rate_bp)
+
+
+def quote(new: NewDeposit) -> Quote:
+    """Rate, maturity date and interest of the FD asked for."""
+    req = new.req
+    terms = terms_for(new.product, new.member, FdAsk(req.amount_paise, req.months, req.days, req.payout), new.on)
+    return Quote(terms.describe(), terms.maturity_paise, terms.interest_paise)
 
 
 def maturity_steps(on: date, report: deposits.StepReport) -> dict[str, Any]:
@@ -663,6 +550,7 @@ kinds.register(
         default_settings=default_settings,
         normalize_settings=normalize_settings,
         prepare=prepare_opening,
+        quote=quote,
         close=close,
         bands=kinds.Bands("days", lambda: int(setting("FD_MAX_DAYS"))),
         maturity_steps=maturity_steps,

@@ -12,7 +12,7 @@ from calendar import monthrange
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from decimal import Decimal, localcontext
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, TypedDict, Unpack
 
 from app.money import HUNDRED, RUPEE, round_half_up, round_interest
 from app.services.common import ValidationError
@@ -26,6 +26,17 @@ DEFAULT_PREMATURE_PENALTY = Decimal("1")
 Rounding = Literal["rupee", "paise"]
 Payout = Literal["monthly", "quarterly"]
 _ZERO = Decimal(0)
+
+
+class RoundingOption(TypedDict, total=False):
+    rounding: Rounding  # "rupee" (default) or "paise"
+
+
+class TdsRates(TypedDict, total=False):
+    rate_pan: Decimal  # per cent; default the TDS_RATE_PAN setting
+    rate_no_pan: Decimal  # per cent; default the TDS_RATE_NO_PAN setting
+
+
 _36500 = Decimal(36500)
 
 
@@ -251,13 +262,15 @@ def fd_payout_schedule(
     months: int = 0,
     days: int = 0,
     frequency: Payout = "quarterly",
-    rounding: Rounding = "rupee",
+    **options: Unpack[RoundingOption],
 ) -> list[FdPayout]:
     """Every payout of a non-cumulative FD: full periods, then a broken period at maturity.
 
     Full periods end at start + k×(1 or 3) calendar months and pay ``fd_periodic_interest``;
-    the days left before maturity earn simple interest P × r × d / 36500, rounded once.
+    the days left before maturity earn simple interest P × r × d / 36500, rounded once
+    (``rounding``: "rupee", the default, or "paise").
     """
+    rounding: Rounding = options.get("rounding", "rupee")
     step = 1 if frequency == "monthly" else 3
     maturity = fd_maturity_date(start, months, days)
     regular = fd_periodic_interest(principal_paise, annual_rate, frequency, rounding)
@@ -352,10 +365,9 @@ def tds_on_credit(
     *,
     fy_tds_before_paise: int,
     threshold_paise: int,
-    rate_pan: Decimal | None = None,
-    rate_no_pan: Decimal | None = None,
     has_pan: bool,
     exempt_15g_15h: bool,
+    **rates: Unpack[TdsRates],
 ) -> int:
     """TDS (paise, whole rupees) to deduct from an interest credit, by the cumulative convention.
 
@@ -378,10 +390,10 @@ def tds_on_credit(
     total = fy_interest_before_paise + interest_paise
     if total <= threshold_paise:
         return 0
-    if has_pan:
-        rate = Decimal(setting("TDS_RATE_PAN")) if rate_pan is None else rate_pan
-    else:
-        rate = Decimal(setting("TDS_RATE_NO_PAN")) if rate_no_pan is None else rate_no_pan
+    name = "rate_pan" if has_pan else "rate_no_pan"
+    rate = rates.get(name)
+    if rate is None:
+        rate = Decimal(setting("TDS_RATE_PAN" if has_pan else "TDS_RATE_NO_PAN"))
     _check_rate(rate, "rate")
     with localcontext() as ctx:
         ctx.prec = PRECISION

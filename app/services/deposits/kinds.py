@@ -48,6 +48,15 @@ class NewDeposit:
 
 
 @dataclass(frozen=True)
+class Quote:
+    """What a new account would be, for the opening form's preview (nothing is saved)."""
+
+    text: str
+    maturity_paise: int | None = None
+    interest_paise: int | None = None
+
+
+@dataclass(frozen=True)
 class Opening:
     """What a kind decided for a new account: the first money, its narration and the rate (bp)."""
 
@@ -57,6 +66,7 @@ class Opening:
 
 
 Prepare = Callable[[NewDeposit], Opening]
+QuoteTerms = Callable[[NewDeposit], Quote]
 AfterOpen = Callable[[NewDeposit, "Account", Opening, "JournalEntry | None"], None]
 Close = Callable[..., "list[JournalEntry]"]
 MaturitySteps = Callable[[date, Any], dict[str, Any]]  # (day, StepReport) -> figures for the report
@@ -74,6 +84,7 @@ class Kind:
     default_settings: Callable[[], dict[str, Any]]
     normalize_settings: Callable[[dict[str, Any]], dict[str, Any]]
     prepare: Prepare
+    quote: QuoteTerms
     close: Close
     bands: Bands | None = None  # None: one rate, no tenure bands (savings)
     after_open: AfterOpen | None = None

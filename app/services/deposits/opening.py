@@ -29,7 +29,7 @@ from app.services.ledger import kinds as deposit_rules
 from . import kinds
 from .accounts import get_member, new_account_no, own_savings
 from .catalogue import product_for
-from .kinds import NewDeposit, Opening
+from .kinds import NewDeposit, Opening, Quote
 
 FUNDING_MODES = ("cash", "transfer")
 
@@ -189,6 +189,7 @@ def _take_first_money(
             form60_ref=new.req.form60_ref,
             idempotency_key=how.idempotency_key,
             channel=how.channel,
+            opening=True,  # the Form 60 in the KYC file covers the account opening
         ).entry
     return ledger.post(
         [fund_line, credit],
@@ -278,3 +279,14 @@ def open_account(
         kind.after_open(new, account, opening, entry)
     _audit_open(new, account, opening, joint, entry)
     return account
+
+
+def preview(req: OpenRequest) -> Quote:
+    """What the account ``req`` asks for would be (rate, maturity, interest) — nothing is saved."""
+    if req.kind not in DEPOSIT_KINDS:
+        raise ValidationError("Type must be savings, fd or rd.", field="type")
+    member = get_member(req.member_no)
+    product = product_for(req.kind, req.product_code)
+    on = calendar.current_business_date()
+    da = DepositAccount(kind=req.kind, product_id=product.id, member_id=member.id)
+    return kinds.get(req.kind).quote(NewDeposit(req, product, member, da, on))

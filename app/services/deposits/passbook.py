@@ -116,20 +116,8 @@ def balance_before(account_ids: Sequence[int], start: date | None) -> dict[int, 
     return out
 
 
-def transactions(
-    accounts: Sequence[Account],
-    start: date | None = None,
-    end: date | None = None,
-    *,
-    page: int = 1,
-    per_page: int = DEFAULT_PER_PAGE,
-    newest_first: bool = False,
-) -> Statement:
-    """Lines of one or more accounts in a date range, each with its account's running balance."""
-    per_page = max(1, min(int(per_page or DEFAULT_PER_PAGE), MAX_PER_PAGE))
-    page = max(1, int(page or 1))
-    ids = [a.id for a in accounts]
-    opening = balance_before(ids, start)
+def _lines_query(ids: list[int], start: date | None, end: date | None):
+    """The accounts' journal lines in the range, each with its running sum (a subquery)."""
     cash_gl = select(GLAccount.id).where(GLAccount.is_cash.is_(True)).scalar_subquery()
     other = JournalLine.__table__.alias("other")
     has_cash = exists().where(and_(other.c.entry_id == JournalLine.entry_id, other.c.gl_account_id.in_(cash_gl)))
@@ -142,7 +130,7 @@ def transactions(
         conditions.append(JournalLine.business_date >= start)
     if end is not None:
         conditions.append(JournalLine.business_date <= end)
-    inner = (
+    return (
         select(
             JournalLine.id.label("line_id"),
             JournalLine.account_id.label("account_id"),
@@ -164,6 +152,23 @@ def transactions(
         .where(*conditions)
         .subquery()
     )
+
+
+def transactions(
+    accounts: Sequence[Account],
+    start: date | None = None,
+    end: date | None = None,
+    *,
+    page: int = 1,
+    per_page: int = DEFAULT_PER_PAGE,
+    newest_first: bool = False,
+) -> Statement:
+    """Lines of one or more accounts in a date range, each with its account's running balance."""
+    per_page = max(1, min(int(per_page or DEFAULT_PER_PAGE), MAX_PER_PAGE))
+    page = max(1, int(page or 1))
+    ids = [a.id for a in accounts]
+    opening = balance_before(ids, start)
+    inner = _lines_query(ids, start, end)
     total, debits, credits = db.session.execute(
         select(func.count(), func.coalesce(func.sum(inner.c.debit), 0), func.coalesce(func.sum(inner.c.credit), 0))
     ).one()

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import NotRequired, TypedDict, Unpack
 
 from sqlalchemy import func, select
 
@@ -55,7 +56,6 @@ def is_senior_for_fy(member: Member, on: date) -> bool:
 
 def threshold_paise(senior: bool) -> int:
     return interest.tds_threshold(senior)
-
 
 
 def form_on_file(member_id: int, fy: str) -> TdsForm | None:
@@ -210,17 +210,22 @@ def deduct_on_credit(
 # ---------------------------------------------------------------- Form 15G / 15H
 
 
-def record_form(
-    member: Member,
-    *,
-    fy: str,
-    form: str,
-    received_on: date,
-    estimated_income_paise: int | None = None,
-    reference: str | None = None,
-    by: StaffUser | None = None,
-) -> TdsForm:
-    """Record a Form 15G (under 60) or 15H (60 and over) for a member and financial year."""
+class Form15(TypedDict):
+    """A Form 15G / 15H as received (keywords of ``record_form``)."""
+
+    fy: str
+    form: str
+    received_on: date
+    estimated_income_paise: NotRequired[int | None]
+    reference: NotRequired[str | None]
+    by: NotRequired[StaffUser | None]
+
+
+def record_form(member: Member, **details: Unpack[Form15]) -> TdsForm:
+    """Record a Form 15G (below SENIOR_CITIZEN_AGE) or 15H (senior citizens) for a member and year."""
+    fy, form, received_on = details["fy"], details["form"], details["received_on"]
+    estimated_income_paise, reference = details.get("estimated_income_paise"), details.get("reference")
+    by = details.get("by")
     form = (form or "").strip().upper().replace("FORM", "").strip()
     if form not in ("15G", "15H"):
         raise ValidationError("Choose Form 15G or Form 15H.", field="form")
@@ -237,7 +242,8 @@ def record_form(
     senior = member_rules.is_senior_citizen(member, date(int(fy[:4]) + 1, 3, 31))
     if form == "15H" and not senior:
         raise ValidationError(
-            f"Form 15H is for senior citizens; {member.name} is under 60 in {fy}: use 15G.", field="form"
+            f"Form 15H is for senior citizens; {member.name} is under {setting('SENIOR_CITIZEN_AGE')} in {fy}: use 15G.",
+            field="form",
         )
     if form == "15G" and senior:
         raise ValidationError(f"{member.name} is a senior citizen in {fy}: use Form 15H.", field="form")

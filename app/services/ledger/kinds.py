@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING
 
 from app.services.common import ValidationError
 
+from .posting import Line
+
 if TYPE_CHECKING:
     from app.models.ledger import Account, JournalEntry
-
-    from .posting import Line
 
 CreditCheck = Callable[["Account", int], None]
 WithdrawalFloor = Callable[["Account"], int]
@@ -151,8 +151,6 @@ def withdrawal_floor(account: Account) -> int:
 
 def credit_lines(account: Account, amount_paise: int) -> list[Line]:
     """The ledger credit lines for crediting ``amount_paise`` to ``account``."""
-    from .posting import Line
-
     fn = _credit_lines.get(account.kind)
     if fn is None:
         return [Line.cr(account, amount_paise)]

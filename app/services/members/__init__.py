@@ -13,6 +13,8 @@ Modules: ``registry`` (lookups, registration, edits, status), ``cleaning`` (form
 
 from . import kyc, registry, share_register, share_requests, shares  # noqa: F401
 from .cleaning import GENDER_ALIASES, MAX_NOMINEES, clean_member_data, clean_nominees  # noqa: F401
+from .kyc import KycDue, kyc_due  # noqa: F401
+from .profile import MemberProfile, profile_view  # noqa: F401
 from .registry import (  # noqa: F401
     ADDRESS_FIELDS,
     DOCS_RECHECKED_BY,
@@ -22,13 +24,11 @@ from .registry import (  # noqa: F401
     PAN_TAIL,
     TERMINAL_STATUSES,
     TRANSITIONS,
-    KycDue,
     branches,
     change_status,
     find,
     find_by_aadhaar,
     get,
-    kyc_due,
     member_accounts,
     next_member_no,
     record_status,
@@ -54,4 +54,3 @@ from .rules import (  # noqa: F401
     rekyc_years,
     today,
 )
-from .profile import MemberProfile, profile_view  # noqa: F401

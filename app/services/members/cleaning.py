@@ -166,6 +166,29 @@ def _percent_to_bp(raw: Any) -> int:
     return int(value * 100)
 
 
+def _nominee_share(e: Errors, row: Mapping[str, Any], *, alone: bool) -> int | None:
+    """A nominee's share in basis points (``share_bp`` or ``share_percent``; 100% when alone)."""
+    share_bp = None
+    if row.get("share_bp") not in (None, ""):
+        try:
+            share_bp = int(row["share_bp"])
+            if not 0 < share_bp <= 10000:
+                raise ValueError
+        except (TypeError, ValueError):
+            e.add("share", "Share must be between 0.01% and 100%.")
+            share_bp = None
+    elif clean_str(row, "share_percent").strip():
+        try:
+            share_bp = _percent_to_bp(row["share_percent"])
+        except ValueError:
+            e.add("share", "Share must be a percentage between 0.01 and 100, e.g. 50 or 33.34.")
+    elif alone:
+        share_bp = 10000
+    else:
+        e.add("share", "Enter this nominee's share in percent.")
+    return share_bp
+
+
 def clean_nominees(rows: Iterable[Mapping[str, Any]], *, on: date | None = None) -> list[dict[str, Any]]:
     """Validate nominee rows (blank rows ignored): shares must total 100%; minors need a guardian."""
     on = on or today()
@@ -194,24 +217,7 @@ def clean_nominees(rows: Iterable[Mapping[str, Any]], *, on: date | None = None)
                 born_raw if isinstance(born_raw, date) else clean_str(row, "date_of_birth"),
                 today=on,
             )
-        share_bp = None
-        if row.get("share_bp") not in (None, ""):
-            try:
-                share_bp = int(row["share_bp"])
-                if not 0 < share_bp <= 10000:
-                    raise ValueError
-            except (TypeError, ValueError):
-                e.add("share", "Share must be between 0.01% and 100%.")
-                share_bp = None
-        elif clean_str(row, "share_percent").strip():
-            try:
-                share_bp = _percent_to_bp(row["share_percent"])
-            except ValueError:
-                e.add("share", "Share must be a percentage between 0.01 and 100, e.g. 50 or 33.34.")
-        elif len(filled) == 1:
-            share_bp = 10000
-        else:
-            e.add("share", "Enter this nominee's share in percent.")
+        share_bp = _nominee_share(e, row, alone=len(filled) == 1)
         guardian = e.run(
             v.clean_name,
             clean_str(row, "guardian_name"),

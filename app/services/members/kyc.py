@@ -17,6 +17,7 @@ Callers commit.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from flask import current_app
 from sqlalchemy import select
@@ -380,3 +381,38 @@ def reject(member: Member, *, checker: StaffUser, reason: str) -> Member:
     member.kyc_rejection_reason = reason[:255]
     audit.record("kyc.reject", "member", member.member_no, before=before, after=_kyc_snapshot(member))
     return member
+
+
+# ---------------------------------------------------------------- periodic re-KYC due
+
+
+@dataclass(frozen=True)
+class KycDue:
+    """A member whose periodic KYC update is due soon or already overdue."""
+
+    member: Member
+    due_on: date
+    expired: bool
+    days: int  # days until due (negative: days overdue)
+
+
+def kyc_due(as_of: date | None = None, *, within_days: int | None = None, branch_id: int | None = None) -> list[KycDue]:
+    """Members with approved KYC whose re-KYC date has passed or falls within the window."""
+    as_of = as_of or rules.today()
+    window = int(setting("KYC_DUE_WINDOW_DAYS") if within_days is None else within_days)
+    stmt = (
+        select(Member)
+        .where(
+            Member.kyc_approved_at.is_not(None),
+            Member.rekyc_due_on.is_not(None),
+            Member.rekyc_due_on <= as_of + timedelta(days=window),
+            Member.status.in_(("active", "inactive", "applicant")),
+        )
+        .order_by(Member.rekyc_due_on, Member.member_no)
+    )
+    if branch_id:
+        stmt = stmt.where(Member.branch_id == branch_id)
+    return [
+        KycDue(m, m.rekyc_due_on, m.rekyc_due_on < as_of, (m.rekyc_due_on - as_of).days)  # type: ignore[operator]
+        for m in db.session.scalars(stmt)
+    ]

@@ -10,7 +10,7 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 
 from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -202,16 +202,17 @@ def _allocate_share_numbers(count: int) -> int:
     return int(last) - count + 1
 
 
-def _issue_certificate(
-    member: Member,
-    account: Account,
-    *,
-    shares: int,
-    first_share_no: int,
-    face_value_paise: int,
-    entry: JournalEntry | None,
-    source: ShareCertificate | None = None,
-) -> ShareCertificate:
+class _Certificate(TypedDict):
+    shares: int
+    first_share_no: int
+    face_value_paise: int
+    entry: JournalEntry | None
+    source: NotRequired[ShareCertificate | None]
+
+
+def _issue_certificate(member: Member, account: Account, **terms: Unpack[_Certificate]) -> ShareCertificate:
+    shares, first_share_no, face_value_paise = terms["shares"], terms["first_share_no"], terms["face_value_paise"]
+    entry, source = terms["entry"], terms.get("source")
     cert = ShareCertificate(
         certificate_no=f"SC{numbering.next_value(CERTIFICATE_COUNTER):06d}",
         member_id=member.id,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 
 from app.extensions import db
 from app.models.approvals import ApprovalRequest
@@ -75,17 +75,21 @@ def _no_pending(member: Member) -> None:
         )
 
 
-def request_refund(
-    member: Member,
-    *,
-    shares: Any,
-    mode: str,
-    to_account_no: str | None = None,
-    reason: str,
-    close_membership: bool = False,
-    maker: StaffUser,
-) -> ApprovalRequest:
+class RefundAsk(TypedDict):
+    """A share refund asked for (keywords of ``request_refund``)."""
+
+    shares: Any
+    mode: str  # cash | transfer
+    reason: str
+    maker: StaffUser
+    to_account_no: NotRequired[str | None]
+    close_membership: NotRequired[bool]
+
+
+def request_refund(member: Member, **ask: Unpack[RefundAsk]) -> ApprovalRequest:
     """Ask for a share refund (paid in cash or to a savings account); a checker approves it."""
+    shares, mode, reason, maker = ask["shares"], ask["mode"], ask["reason"], ask["maker"]
+    to_account_no, close_membership = ask.get("to_account_no"), bool(ask.get("close_membership"))
     count = parse_shares(shares)
     mode = _check_mode(mode)
     reason = (reason or "").strip()

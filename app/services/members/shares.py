@@ -12,7 +12,7 @@ Callers commit.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 
 from sqlalchemy import select
 
@@ -145,17 +145,22 @@ def admit(
     )  # fmt: skip
 
 
-def purchase(
-    member: Member,
-    *,
-    shares: Any,
-    mode: str,
-    from_account_no: str | None = None,
-    by: StaffUser | None,
-    channel: str = "branch",
-    idempotency_key: str | None = None,
-) -> ShareReceipt:
+class ShareOrder(TypedDict):
+    """A purchase of shares (keywords of ``purchase``)."""
+
+    shares: Any
+    mode: str  # cash | transfer
+    by: StaffUser | None
+    from_account_no: NotRequired[str | None]
+    channel: NotRequired[str]
+    idempotency_key: NotRequired[str | None]
+
+
+def purchase(member: Member, **order: Unpack[ShareOrder]) -> ShareReceipt:
     """An active member buys more shares (cash or from their savings account)."""
+    shares, mode, by = order["shares"], order["mode"], order["by"]
+    from_account_no, idempotency_key = order.get("from_account_no"), order.get("idempotency_key")
+    channel = order.get("channel") or "branch"
     member = _lock_member(member)
     if member.status != "active":
         raise ValidationError(
@@ -193,25 +198,30 @@ def purchase(
     )
 
 
+class _Collection(TypedDict):
+    what: str
+    kind: str
+    narration: str
+    idempotency_key: str | None
+    by: StaffUser | None
+    channel: str
+
+
 def _collect(
     member: Member,
     share_acct: Account,
     funding_account: Account | None,
     amount: int,
     credits: list[ledger.Line],
-    *,
-    what: str,
-    kind: str,
-    narration: str,
-    idempotency_key: str | None,
-    by: StaffUser | None,
-    channel: str,
+    **how: Unpack[_Collection],
 ) -> JournalEntry:
     """Take ``amount`` for ``credits``: from the member's savings account, or in cash.
 
     Cash is received like any cash at the branch (``teller.receive_cash``): into the acting
     cashier's open drawer, with PAN / Form 60 at the threshold and a cash register row.
     """
+    what, kind, narration, by, channel = how["what"], how["kind"], how["narration"], how["by"], how["channel"]
+    idempotency_key = how["idempotency_key"]
     if funding_account is None:
         result = teller.receive_cash(
             share_acct, amount, credits, cashier=by, narration=narration,

@@ -14,7 +14,7 @@ from app.services import members
 from app.services.common import NotFound, ValidationError, storage, uow
 from app.services.members import kyc
 from tests.conftest import PASSWORD, login_as
-from tests.integration.test_members import JPEG, PDF, PNG, member_data
+from tests.helpers.members import JPEG, PDF, PNG, member_data
 
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + b"\x00" * 512
 ZIP = b"PK\x03\x04" + b"\x00" * 100

@@ -30,14 +30,7 @@ from tests.teller_helpers import fund_vault
 
 
 @pytest.fixture
-def dep_books(books):
-    deposits.seed_products()
-    uow.commit()
-    return books
-
-
-@pytest.fixture
-def staff(dep_books, make_user):
+def staff(deposit_products, make_user):
     return {role: make_user(role) for role in ("clerk", "manager", "admin")}
 
 
@@ -49,7 +42,7 @@ def _count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model)) or 0
 
 
-def test_open_savings_with_product_prefixed_check_digit_numbers(dep_books):
+def test_open_savings_with_product_prefixed_check_digit_numbers(deposit_products):
     m = member()
     start = last_entry_id()
     a = open_sb(m, 1_000_00)
@@ -88,7 +81,7 @@ def test_open_savings_with_product_prefixed_check_digit_numbers(dep_books):
         ({"status": "active", "kyc_status": "pending"}, "KYC is pending"),
     ],
 )
-def test_only_active_members_with_approved_kyc(dep_books, member_kw, message):
+def test_only_active_members_with_approved_kyc(deposit_products, member_kw, message):
     m = member(**member_kw)
     with pytest.raises(ValidationError, match=message):
         deposits.open_account(
@@ -123,7 +116,7 @@ def test_only_active_members_with_approved_kyc(dep_books, member_kw, message):
         ),
     ],
 )
-def test_bad_opening_requests_post_nothing(dep_books, request_kw, message):
+def test_bad_opening_requests_post_nothing(deposit_products, request_kw, message):
     m = member()
     open_sb(m, 1_000_00)
     before_entries, before_accounts = _count(JournalEntry), _count(Account)
@@ -133,7 +126,7 @@ def test_bad_opening_requests_post_nothing(dep_books, request_kw, message):
     assert (_count(JournalEntry), _count(Account)) == (before_entries, before_accounts)
 
 
-def test_transfer_funding_keeps_the_sb_minimum_and_is_for_own_accounts_only(dep_books):
+def test_transfer_funding_keeps_the_sb_minimum_and_is_for_own_accounts_only(deposit_products):
     m, other = member(), member(name="Other Person")
     sb = open_sb(m, 10_000_00)
     with pytest.raises(ledger.InsufficientFunds, match=r"₹9,500\.00 available"):
@@ -160,7 +153,7 @@ def test_transfer_funding_keeps_the_sb_minimum_and_is_for_own_accounts_only(dep_
         )  # fmt: skip
 
 
-def test_joint_holders_and_nominee(dep_books):
+def test_joint_holders_and_nominee(deposit_products):
     from app.models.members import Nominee
 
     m, second = member(), member(name="Ravi Patil")
@@ -233,7 +226,7 @@ def test_freeze_and_unfreeze_need_a_different_approver(staff):
     assert "deposits.freeze" in actions and "deposits.unfreeze" in actions
 
 
-def test_dormant_after_24_months_without_customer_transactions(dep_books):
+def test_dormant_after_24_months_without_customer_transactions(deposit_products):
     quiet, busy = open_sb(member(), 1_000_00), open_sb(member(name="Busy"), 1_000_00)
     move_to(date(2027, 6, 30))
     savings.credit_interest(date(2027, 6, 30))  # interest is not customer activity
@@ -252,7 +245,7 @@ def test_dormant_after_24_months_without_customer_transactions(dep_books):
     assert quiet.status == "active"
 
 
-def test_close_savings_pays_balance_plus_interest_to_date(dep_books):
+def test_close_savings_pays_balance_plus_interest_to_date(deposit_products):
     m = member()
     acc = open_sb(m, 10_000_00)  # 3.50 %
     move_to(date(2026, 5, 11))
@@ -278,7 +271,7 @@ def test_close_savings_pays_balance_plus_interest_to_date(dep_books):
     assert ledger.verify().ok
 
 
-def test_sb_with_linked_deposits_cannot_close(dep_books):
+def test_sb_with_linked_deposits_cannot_close(deposit_products):
     m = member()
     sb = open_sb(m, 1_000_00)
     deposits.open_account(
@@ -292,7 +285,7 @@ def test_sb_with_linked_deposits_cannot_close(dep_books):
         deposits.close_account(sb, mode="cash", by=cashier())
 
 
-def test_savings_withdrawal_floor_is_the_product_minimum(dep_books):
+def test_savings_withdrawal_floor_is_the_product_minimum(deposit_products):
     acc = open_sb(member(), 1_000_00)
     assert deposit_rules.withdrawal_floor(acc) == 500_00
 
@@ -352,7 +345,7 @@ def test_product_changes_go_through_maker_checker(staff):
         deposits.get_account("SB404")
 
 
-def test_rate_card_text_round_trip(dep_books):
+def test_rate_card_text_round_trip(deposit_products):
     rows = deposits.parse_rate_card_text("fd", "7-45 4.50 0.50\n46-179 5.75\n")
     assert deposits.normalize_rates("fd", rows) == [
         {"rate_bp": 450, "senior_extra_bp": 50, "min_days": 7, "max_days": 45},

@@ -32,13 +32,6 @@ from tests.deposit_helpers import (
 from tests.teller_helpers import fund_vault, member_account
 
 
-@pytest.fixture
-def dep(books):
-    deposits.seed_products()
-    uow.commit()
-    return books
-
-
 def _open(m, **kw) -> Account:
     acc = deposits.open_account(OpenRequest(member_no=m.member_no, form60_ref=F60, **kw), by=cashier())
     uow.commit()
@@ -58,7 +51,7 @@ def _freeze(account: Account, reason: str = "Court order") -> None:
 # ---------------------------------------------------------------- 1. no day-end step for a future date
 
 
-def test_day_end_steps_refuse_dates_after_the_business_date(dep):
+def test_day_end_steps_refuse_dates_after_the_business_date(deposit_products):
     m = member()
     sb = open_sb(m, 10_000_00)
     fd = _open(m, kind="fd", amount_paise=10_000_00, days=30)
@@ -85,7 +78,7 @@ def test_day_end_steps_refuse_dates_after_the_business_date(dep):
     assert (daily.product_paise, daily.last_product_date) == (0, date(2026, 3, 31))  # nothing added
 
 
-def test_cli_refuses_future_dates(dep, app):
+def test_cli_refuses_future_dates(deposit_products, app):
     m = member()
     sb = open_sb(m, 10_000_00)
     runner = app.test_cli_runner()
@@ -104,7 +97,7 @@ def test_cli_refuses_future_dates(dep, app):
 # ---------------------------------------------------------------- 2. frozen payout account, isolation
 
 
-def test_frozen_payout_savings_holds_that_deposit_and_the_rest_mature(dep):
+def test_frozen_payout_savings_holds_that_deposit_and_the_rest_mature(deposit_products):
     a, b = member(), member()
     sb_a, sb_b = open_sb(a, 1_000_00), open_sb(b, 1_000_00)
     fd_a = _open(a, kind="fd", amount_paise=10_000_00, days=30)  # 4.50 %, matures 01-05-2026
@@ -142,7 +135,7 @@ def test_frozen_payout_savings_holds_that_deposit_and_the_rest_mature(dep):
     assert ledger.verify().ok
 
 
-def test_payouts_into_a_frozen_savings_are_held_until_it_is_unfrozen(dep):
+def test_payouts_into_a_frozen_savings_are_held_until_it_is_unfrozen(deposit_products):
     m = member()
     sb = open_sb(m, 1_000_00)
     fd = _open(m, kind="fd", amount_paise=1_00_000_00, months=12, payout="quarterly")
@@ -163,7 +156,7 @@ def test_payouts_into_a_frozen_savings_are_held_until_it_is_unfrozen(dep):
     assert sb.balance_paise == 1_000_00 + 1_813_00  # 1,00,000 × 7.25 / 400 = 1,812.50 → ₹1,813
 
 
-def test_a_failing_account_is_rolled_back_reported_and_the_batch_goes_on(dep, monkeypatch):
+def test_a_failing_account_is_rolled_back_reported_and_the_batch_goes_on(deposit_products, monkeypatch):
     a, b = member(), member()
     open_sb(a, 1_000_00)
     sb_b = open_sb(b, 1_000_00)
@@ -197,7 +190,7 @@ def test_a_failing_account_is_rolled_back_reported_and_the_batch_goes_on(dep, mo
 # ---------------------------------------------------------------- 3. TDS never more than the credit
 
 
-def test_tds_is_taken_from_the_interest_credited_and_the_rest_carried_to_the_next_credit(dep):
+def test_tds_is_taken_from_the_interest_credited_and_the_rest_carried_to_the_next_credit(deposit_products):
     m = member(pan="ABCPE1234F")
     sb = open_sb(m, 500_00)
     fd = _open(m, kind="fd", amount_paise=1_00_000_00, months=12, payout="monthly")
@@ -237,7 +230,7 @@ def test_tds_is_taken_from_the_interest_credited_and_the_rest_carried_to_the_nex
 # ---------------------------------------------------------------- 4. cash at opening and closure
 
 
-def test_cash_at_opening_goes_through_the_cashiers_drawer_and_counter_rules(dep):
+def test_cash_at_opening_goes_through_the_cashiers_drawer_and_counter_rules(deposit_products):
     m = member()  # no PAN, no Form 60 on file
     clerk = cashier()
     before = _entries()
@@ -271,7 +264,7 @@ def test_cash_at_opening_goes_through_the_cashiers_drawer_and_counter_rules(dep)
     assert ledger.verify().ok
 
 
-def test_cash_closure_above_the_large_withdrawal_limit_is_refused(dep):
+def test_cash_closure_above_the_large_withdrawal_limit_is_refused(deposit_products):
     m = member(pan="ABCPE4321F")
     sb = open_sb(m, 3_00_000_00)
     before = _entries()
@@ -291,7 +284,7 @@ def test_cash_closure_above_the_large_withdrawal_limit_is_refused(dep):
 # ---------------------------------------------------------------- 5. closing one RD matures only it
 
 
-def test_closing_a_matured_rd_leaves_the_other_rds_alone(dep):
+def test_closing_a_matured_rd_leaves_the_other_rds_alone(deposit_products):
     m = member()
     sb = open_sb(m, 10_000_00)
     first = _open(m, kind="rd", installment_paise=1_000_00, months=6)
@@ -356,7 +349,7 @@ def test_resubmitted_large_transfer_finds_the_executed_request(counter):
 # ---------------------------------------------------------------- 8. premature closure of a payout FD
 
 
-def test_premature_closure_of_a_payout_fd_uses_simple_interest(dep):
+def test_premature_closure_of_a_payout_fd_uses_simple_interest(deposit_products):
     m = member()
     sb = open_sb(m, 1_000_00)
     fd = _open(m, kind="fd", amount_paise=1_00_000_00, months=12, payout="quarterly")

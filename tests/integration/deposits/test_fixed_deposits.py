@@ -31,13 +31,6 @@ from tests.deposit_helpers import (
 )
 
 
-@pytest.fixture
-def fd_books(books):
-    deposits.seed_products()
-    uow.commit()
-    return books
-
-
 def _open(m, principal, months=0, days=0, **kw):
     acc = deposits.open_account(
         OpenRequest(
@@ -54,7 +47,7 @@ def _da(acc) -> DepositAccount:
     return db.session.scalar(select(DepositAccount).where(DepositAccount.account_id == acc.id))
 
 
-def test_whole_quarters_cumulative_funded_from_sb_and_paid_to_sb_at_maturity(fd_books):
+def test_whole_quarters_cumulative_funded_from_sb_and_paid_to_sb_at_maturity(deposit_products):
     m = member()
     sb = open_sb(m, 1_20_000_00)
     start = last_entry_id()
@@ -94,7 +87,7 @@ def test_whole_quarters_cumulative_funded_from_sb_and_paid_to_sb_at_maturity(fd_
     assert ledger.verify().ok
 
 
-def test_broken_period_and_auto_renewal_at_the_then_current_rate(fd_books, make_user):
+def test_broken_period_and_auto_renewal_at_the_then_current_rate(deposit_products, make_user):
     m = member()
     fd = _open(m, 50_000_00, months=15, days=10, maturity_action="auto_renew")
     da = _da(fd)
@@ -132,7 +125,7 @@ def test_broken_period_and_auto_renewal_at_the_then_current_rate(fd_books, make_
     assert ledger.verify().ok
 
 
-def test_under_180_days_is_simple_interest(fd_books):
+def test_under_180_days_is_simple_interest(deposit_products):
     m = member()
     sb = open_sb(m, 1_000_00)
     fd = _open(m, 25_000_00, days=90)
@@ -151,7 +144,7 @@ def test_under_180_days_is_simple_interest(fd_books):
     assert ledger.verify().ok
 
 
-def test_senior_citizen_gets_the_extra_rate(fd_books):
+def test_senior_citizen_gets_the_extra_rate(deposit_products):
     m = member(date_of_birth=date(1960, 1, 10))  # 66 on the start date
     fd = _open(m, 1_00_000_00, months=12, maturity_action="auto_renew")
     da = _da(fd)
@@ -159,7 +152,7 @@ def test_senior_citizen_gets_the_extra_rate(fd_books):
     assert (da.rate_bp, da.senior, da.expected_interest_paise) == (775, True, 7_978_00)
 
 
-def test_quarterly_payouts_release_the_accrual_and_pay_the_sb(fd_books):
+def test_quarterly_payouts_release_the_accrual_and_pay_the_sb(deposit_products):
     m = member()
     sb = open_sb(m, 1_000_00)
     fd = _open(m, 1_00_000_00, months=12, payout="quarterly")
@@ -205,7 +198,7 @@ def test_quarterly_payouts_release_the_accrual_and_pay_the_sb(fd_books):
     assert ledger.verify().ok
 
 
-def test_monthly_payout_is_the_discounted_monthly_interest(fd_books):
+def test_monthly_payout_is_the_discounted_monthly_interest(deposit_products):
     m = member()
     open_sb(m, 1_000_00)
     fd = _open(m, 1_00_000_00, months=12, payout="monthly")
@@ -215,7 +208,7 @@ def test_monthly_payout_is_the_discounted_monthly_interest(fd_books):
     assert sched[0].due_date == date(2026, 5, 1)
 
 
-def test_premature_closure_recomputes_with_penalty_and_reverses_excess_accrual(fd_books):
+def test_premature_closure_recomputes_with_penalty_and_reverses_excess_accrual(deposit_products):
     m = member()
     sb = open_sb(m, 1_000_00)
     fd = _open(m, 1_00_000_00, months=12)
@@ -249,7 +242,7 @@ def test_premature_closure_recomputes_with_penalty_and_reverses_excess_accrual(f
     assert ledger.verify().ok
 
 
-def test_premature_closure_of_a_payout_fd_recovers_interest_paid_beyond_the_new_figure(fd_books):
+def test_premature_closure_of_a_payout_fd_recovers_interest_paid_beyond_the_new_figure(deposit_products):
     m = member()
     sb = open_sb(m, 1_000_00)
     fd = _open(m, 1_00_000_00, months=12, payout="quarterly")
@@ -277,7 +270,7 @@ def test_premature_closure_of_a_payout_fd_recovers_interest_paid_beyond_the_new_
     assert ledger.verify().ok
 
 
-def test_fd_takes_no_counter_credits_or_withdrawals(fd_books):
+def test_fd_takes_no_counter_credits_or_withdrawals(deposit_products):
     from app.services.common import ValidationError
     from app.services.ledger import kinds as deposit_rules
 

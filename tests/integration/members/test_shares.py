@@ -20,7 +20,7 @@ from app.services.ledger import coa
 from app.services.members import shares
 from tests import helpers
 from tests.conftest import new_account
-from tests.integration.test_members import member_data, ready_member
+from tests.helpers.members import member_data, ready_member
 
 
 @pytest.fixture
