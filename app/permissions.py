@@ -67,6 +67,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "loans.disburse": frozenset({"clerk", "cashier", "manager"}),
     "loans.repay": frozenset({"clerk", "cashier", "manager"}),
     "loans.gold_rate": frozenset({"manager", "clerk"}),
+    "payments.view": frozenset({"admin", "manager", "accountant", "clerk", "auditor"}),
+    "payments.create": frozenset({"clerk", "cashier", "manager"}),  # orders and payouts for a member
+    "payments.approve": frozenset({"manager", "admin"}),  # large staff payouts (checker)
+    "payments.resolve": frozenset({"manager", "accountant"}),  # mismatches, unknown events, reconciliation
 }
 
 

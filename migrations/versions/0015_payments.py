@@ -13,6 +13,7 @@ branch_labels = None
 depends_on = None
 
 TS = sa.DateTime(timezone=True)
+BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade():
@@ -44,8 +45,8 @@ def upgrade():
         sa.Column("gateway_order_id", sa.String(length=40), nullable=True),
         sa.Column("gateway_payment_id", sa.String(length=40), nullable=True),
         sa.Column("received_paise", sa.BigInteger(), nullable=True),
-        sa.Column("entry_id", sa.Integer(), sa.ForeignKey("journal_entries.id"), nullable=True),
-        sa.Column("refund_entry_id", sa.Integer(), sa.ForeignKey("journal_entries.id"), nullable=True),
+        sa.Column("entry_id", BIG_ID, sa.ForeignKey("journal_entries.id"), nullable=True),
+        sa.Column("refund_entry_id", BIG_ID, sa.ForeignKey("journal_entries.id"), nullable=True),
         sa.Column("created_by_id", sa.Integer(), sa.ForeignKey("staff_users.id"), nullable=True),
         sa.Column("created_at", TS, nullable=False),
         sa.Column("updated_at", TS, nullable=False),
@@ -77,8 +78,8 @@ def upgrade():
         sa.Column("gateway_key", sa.String(length=64), nullable=False),
         sa.Column("gateway_payout_id", sa.String(length=40), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("entry_id", sa.Integer(), sa.ForeignKey("journal_entries.id"), nullable=True),
-        sa.Column("return_entry_id", sa.Integer(), sa.ForeignKey("journal_entries.id"), nullable=True),
+        sa.Column("entry_id", BIG_ID, sa.ForeignKey("journal_entries.id"), nullable=True),
+        sa.Column("return_entry_id", BIG_ID, sa.ForeignKey("journal_entries.id"), nullable=True),
         sa.Column("approval_id", sa.Integer(), sa.ForeignKey("approval_requests.id"), nullable=True),
         sa.Column("created_by_id", sa.Integer(), sa.ForeignKey("staff_users.id"), nullable=True),
         sa.Column("created_at", TS, nullable=False),

@@ -46,6 +46,8 @@ PUBLIC_ENDPOINTS = {
     "api.calculator_rd",
     "api.openapi_document",
     "api.swagger_ui",
+    # Razorpay webhook: no token, trusted only after its HMAC signature check
+    "api.payment_webhook",
     # static assets
     "static",
 }

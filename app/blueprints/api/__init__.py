@@ -11,3 +11,4 @@ from app.blueprints.api import accounts, calculators, counter, ledger, members, 
 from app.blueprints.api import reports  # noqa: F401
 from app.blueprints.api import loans  # noqa: F401
 from app.blueprints.api import me  # noqa: F401
+from app.blueprints.api import payments  # noqa: F401
