@@ -21,7 +21,7 @@ from sqlalchemy import select
 from app.blueprints.api import bp
 from app.blueprints.api.auth import api_member, current_subject
 from app.blueprints.api.common import domain_problem, json_body
-from app.blueprints.api.openapi import api_doc, array, integer, money, obj, ref, schema, string
+from app.blueprints.api.openapi import api_doc, array, boolean, integer, money, obj, ref, schema, string
 from app.errors import problem
 from app.extensions import db, limiter
 from app.jobs import enqueue
@@ -46,7 +46,7 @@ MY_ACCOUNT = schema(
         type=string(enum=list(TYPES)),
         balance=money(),
         status=string(enum=["active", "dormant", "frozen", "closed"]),
-        joint=string("true when the member is a joint (not the first) holder"),
+        joint=boolean("true when the member is a joint (not the first) holder"),
         required=["account_no", "type", "balance", "status"],
     ),
 )
