@@ -71,7 +71,7 @@ def find_by_username(username: str) -> StaffUser | None:
     return db.session.scalar(select(StaffUser).where(func.lower(StaffUser.username) == username.strip().lower()))
 
 
-def create_user(
+def create_user(  # noqa: PLR0913  (keyword-only fields of a new user)
     *,
     username: str,
     password: str,
