@@ -30,7 +30,7 @@ def _run(size: int, language: str, queue) -> None:
     from app.models.members import Member
     from app.models.users import Branch
     from app.services.common import SYSTEM, acting_as, uow
-    from app.services.deposits import passbook, statements
+    from app.services.deposits import statements
     from app.services.ledger import calendar, coa
     from config import TestingConfig
 
@@ -119,7 +119,7 @@ def _run(size: int, language: str, queue) -> None:
             before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             end = start + timedelta(days=365)
             t0 = time.perf_counter()
-            passbook.all_lines(account, start, end)
+            statements.read_lines(account, start, end)
             query_seconds = time.perf_counter() - t0
             runs = []
             for _ in range(3 if size <= 1000 else 1):
