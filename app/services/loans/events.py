@@ -41,7 +41,7 @@ def lock(loan: Loan) -> Loan:
     ).one()
 
 
-def record(
+def record(  # noqa: PLR0913  (keyword-only fields of an event)
     loan: Loan,
     kind: str,
     *,

@@ -303,7 +303,7 @@ def _check_repayable(loan: Loan) -> None:
         )
 
 
-def repay(
+def repay(  # noqa: PLR0913  (keyword-only options of a payment)
     loan: Loan,
     amount_paise: int,
     *,

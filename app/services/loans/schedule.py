@@ -22,7 +22,7 @@ from app.services.deposits import add_months
 from . import emi
 
 
-def build(
+def build(  # noqa: PLR0913  (keyword-only terms of the schedule)
     principal_paise: int,
     rate_bp: int,
     months: int,
