@@ -3,6 +3,7 @@ documents, the KYC review queue, admission with receipt, share requests and the 
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -255,9 +256,10 @@ def test_share_refund_request_and_inline_approval(app, client, make_user, books)
     client.post("/auth/logout")
     login_as(client, "manager_user", PASSWORD)
     approved = client.post(f"/staff/shares/requests/{req.id}/approve", headers=HX)
-    assert approved.status_code == 204
-    assert approved.headers["HX-Redirect"] == f"/staff/members/{member.member_no}#shares"
-    assert "approved and posted" in client.get(f"/staff/members/{member.member_no}").get_data(as_text=True)
+    assert approved.status_code == 200 and "HX-Redirect" not in approved.headers
+    assert "approved and posted" in json.loads(approved.headers["HX-Trigger"])["toast"]["message"]
+    section = approved.get_data(as_text=True)
+    assert section.lstrip().startswith('<section class="panel" id="shares">') and "Waiting for approval" not in section
     db.session.expire_all()
     assert shares.shares_held(members.get(member.member_no)) == 15
 
@@ -445,3 +447,36 @@ def test_a_double_submitted_share_purchase_posts_once(app, client, make_user, bo
     assert re.search(r'name="nonce" type="hidden" value="[0-9a-f]{32}"', stale.text)
     db.session.expire_all()
     assert shares.shares_held(members.get(member.member_no)) == 15
+
+
+def test_htmx_kyc_actions_swap_the_section_with_a_toast(app, client, clerk):
+    """Upload and "Submit KYC for review" answer with the KYC section that changed, not a
+    redirect to the same page (which only moves the anchor)."""
+    member = members.register(member_data(3), by=clerk)
+    uow.commit()
+    url = f"/staff/members/{member.member_no}/documents"
+    for doc_type, body, name in (
+        ("photo", PNG, "p.png"),
+        ("signature", PNG, "s.png"),
+        ("pan", PDF, "pan.pdf"),
+        ("aadhaar", PDF, "a.pdf"),
+    ):
+        answer = client.post(
+            url, data={"doc_type": doc_type, "file": (__import__("io").BytesIO(body), name)}, headers=HX
+        )
+        assert answer.status_code == 200 and "HX-Redirect" not in answer.headers
+        assert json.loads(answer.headers["HX-Trigger"])["toast"]["level"] == "success"
+    section = answer.get_data(as_text=True)
+    assert section.lstrip().startswith('<section class="panel" id="kyc">')
+    assert "No documents uploaded yet" not in section and section.count('id="doc-') == 4
+    submitted = client.post(f"/staff/members/{member.member_no}/kyc/submit", headers=HX)
+    assert submitted.status_code == 200 and "HX-Redirect" not in submitted.headers
+    assert "submitted for review" in json.loads(submitted.headers["HX-Trigger"])["toast"]["message"]
+    assert "Submitted" in submitted.get_data(as_text=True)
+    db.session.expire_all()
+    assert members.get(member.member_no).kyc_status == "submitted"
+    history = client.post(
+        f"/staff/members/{member.member_no}/status", data={"status": "bogus", "reason": ""}, headers=HX
+    )
+    assert history.status_code == 200 and 'id="history"' in history.get_data(as_text=True)
+    assert json.loads(history.headers["HX-Trigger"])["toast"]["level"] == "error"

@@ -70,15 +70,21 @@ def _member(member_no: str) -> Member:
     return members_service.get(member_no)
 
 
+SECTION_PARTIALS = {
+    "#kyc": "staff/members/_kyc.html",
+    "#history": "staff/members/_history.html",
+    "#shares": "staff/members/_shares.html",
+}
+
+
 def _respond(member: Member, message: str, *, level: str = "success", anchor: str = "") -> Response:
-    """After an action: back to the profile, whose page shows the message (HTMX via HX-Redirect)."""
-    target = url_for("staff.member_profile", member_no=member.member_no) + anchor
+    """After an action: HTMX gets the changed section of the profile with a toast; a plain
+    form post goes back to the profile, whose page shows the message."""
+    if is_htmx() and anchor in SECTION_PARTIALS:
+        db.session.refresh(member)
+        return toast(render(SECTION_PARTIALS[anchor], **_profile_context(member)), message, level)
     flash(message, level)
-    if is_htmx():
-        response = Response(status=204)
-        response.headers["HX-Redirect"] = target
-        return response
-    return redirect(target)
+    return redirect(url_for("staff.member_profile", member_no=member.member_no) + anchor)
 
 
 # ---------------------------------------------------------------- list and search
@@ -126,7 +132,9 @@ def member_new() -> Response:
     nominee_errors: list[str] = []
     if form.validate_on_submit():
         try:
-            member = members_service.register(form.member_data(), by=current_staff(), branch_id=form.branch_id.data or None)
+            member = members_service.register(
+                form.member_data(), by=current_staff(), branch_id=form.branch_id.data or None
+            )
         except DomainError as exc:
             db.session.rollback()
             top = _apply_errors(form, exc)
@@ -365,7 +373,9 @@ def document_upload(member_no: str) -> Response:
         error = "Choose a file to upload."
     else:
         try:
-            doc = kyc.upload_document(member, form.doc_type.data, upload.read(), filename=upload.filename, by=current_staff())
+            doc = kyc.upload_document(
+                member, form.doc_type.data, upload.read(), filename=upload.filename, by=current_staff()
+            )
         except DomainError as exc:
             db.session.rollback()
             error = exc.message
