@@ -51,6 +51,16 @@ def build_csp(app: Flask, extra_script: str = "", extra_style: str = "") -> str:
     )
 
 
+RAZORPAY_CHECKOUT = "https://checkout.razorpay.com"
+
+
+def checkout_csp(app: Flask) -> str:
+    """The policy of the payment checkout page only: Razorpay's checkout.js and its frames allowed."""
+    return build_csp(app, extra_script=RAZORPAY_CHECKOUT).replace(
+        "default-src 'self'", f"default-src 'self'; frame-src {RAZORPAY_CHECKOUT} https://api.razorpay.com"
+    ).replace("connect-src 'self'", "connect-src 'self' https://lumberjack.razorpay.com https://api.razorpay.com")
+
+
 def init_security(app: Flask) -> None:
     csp = build_csp(app)
 

@@ -100,6 +100,13 @@ def attention_events() -> list[PaymentEvent]:
     )
 
 
+def get_event(event_pk: int) -> PaymentEvent:
+    row = db.session.get(PaymentEvent, event_pk)
+    if row is None:
+        raise NotFound("No such event.")
+    return row
+
+
 def resolve_event(event_pk: int, *, by: Any, remark: str) -> PaymentEvent:
     row = db.session.get(PaymentEvent, event_pk)
     if row is None or not row.needs_attention:
