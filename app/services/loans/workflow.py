@@ -20,10 +20,11 @@ from app.models.base import utcnow
 from app.models.loans import Loan
 from app.models.users import StaffUser
 from app.money import format_inr
+from app.services import ledger
 from app.services.common import Conflict, PermissionDenied, ValidationError, approvals
-from app.services.ledger import calendar
+from app.services.ledger import calendar, coa
 
-from . import applications, collateral, events, products
+from . import applications, collateral, events, products, schedule
 from .events import get_loan
 
 APPROVAL_KIND = "loans.sanction"
@@ -152,14 +153,40 @@ def reject(loan: Loan, *, by: StaffUser, remarks: str | None) -> Loan:
 
 
 def write_off(loan: Loan, *, by: StaffUser, remarks: str | None) -> Loan:
-    """Mark a loss asset written off (the accounting write-off is a voucher against the provision)."""
+    """Write an NPA off: the outstanding against its provision (the rest an expense), unpaid interest dropped.
+
+    Dr NPA provision (up to the loan's provision), Dr provision expense (the rest) / Cr the loan
+    account; unpaid accrued interest leaves the receivable (from suspense, or as an expense when
+    it had been taken to income). The loan account closes; recoveries later are new income.
+    """
     note = _remarks(remarks, required=True, what="write-off")
     loan = events.lock(loan)
-    if loan.status != "active":
-        raise Conflict(f"Loan {loan.loan_no} is {loan.status}.")
-    loan.loss_marked = True
-    loan.closed_on = _today()
-    events.record(loan, "written_off", to_status="written_off", remarks=note, by=by)
+    if loan.status != "active" or not loan.is_npa or loan.account is None:
+        raise Conflict(
+            f"Loan {loan.loan_no} is {loan.status} ({loan.asset_class_label}); only an NPA can be written off."
+        )
+    account, out = loan.account, loan.account.balance_paise
+    covered = max(0, min(loan.provision_paise, out, ledger.gl_balance(coa.NPA_PROVISION)))
+    unpaid = {"income": 0, "suspense": 0}
+    for r in schedule.rows(loan):
+        if r.accrued_to in unpaid:
+            unpaid[r.accrued_to] += r.interest_paise - r.interest_paid_paise
+    lines = [ledger.Line.dr(coa.NPA_PROVISION, covered, "Written off against the provision")] if covered else []
+    if out - covered + unpaid["income"]:
+        lines.append(ledger.Line.dr(coa.EXP_NPA_PROVISION, out - covered + unpaid["income"], "Written off"))
+    if unpaid["suspense"]:
+        lines.append(ledger.Line.dr(coa.INTEREST_SUSPENSE, unpaid["suspense"], "Interest in suspense dropped"))
+    if unpaid["income"] + unpaid["suspense"]:
+        lines.append(
+            ledger.Line.cr(coa.INTEREST_RECEIVABLE_LOANS, unpaid["income"] + unpaid["suspense"], "Unpaid interest")
+        )
+    if out:
+        lines.append(ledger.Line.cr(account, out, "Loan written off"))
+    entry = ledger.post(lines, kind="provision", narration=f"Loan {loan.loan_no} written off: {note}",
+                        options=ledger.PostOptions(posted_by_id=by.id)) if len(lines) >= 2 else None  # fmt: skip
+    loan.loss_marked, loan.provision_paise, loan.closed_on = True, 0, _today()
+    account.status, account.closed_on, account.status_reason = "closed", loan.closed_on, "Written off"
+    events.record(loan, "written_off", to_status="written_off", remarks=note, by=by, entry=entry, amount_paise=out)
     return loan
 
 

@@ -164,3 +164,26 @@ def test_provisions_follow_the_class_and_are_posted_as_differences(loan_and_sb):
     _run(on, loans.post_provisions)
     assert npa() == 20_000_00  # doubtful D1 secured: 20 %
     assert ledger.gl_balance(coa.EXP_NPA_PROVISION) == 20_000_00 and ledger.verify().ok
+
+
+def test_writing_off_an_npa_uses_its_provision_and_closes_the_account(loan_and_sb):
+    loan, _sb = loan_and_sb
+    on = date(2026, 4, 1)
+    with pytest.raises(Exception, match="only an NPA"):
+        loans.write_off(loan, by=staff("manager"), remarks="not yet")
+    db.session.rollback()
+    loan.asset_class, loan.npa_since = "substandard", on
+    uow.commit()
+    _run(on, loans.post_provisions)  # 10 % of 1,00,000 = 10,000.00
+    loans.write_off(loan, by=staff("manager"), remarks="Board resolution 7/2026")
+    uow.commit()
+    entry = loans.history(loan)[-1].entry_id
+    from app.models.ledger import JournalEntry
+
+    assert lines_of(db.session.get(JournalEntry, entry)) == [
+        (coa.NPA_PROVISION, None, 10_000_00, 0),
+        (coa.EXP_NPA_PROVISION, None, 90_000_00, 0),
+        (coa.LOANS_PERSONAL, loan.loan_no, 0, 1_00_000_00),
+    ]
+    assert (loan.status, loan.account.status, loan.account.balance_paise) == ("written_off", "closed", 0)
+    assert ledger.gl_balance(coa.NPA_PROVISION) == 0 and ledger.verify().ok
