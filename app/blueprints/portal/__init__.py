@@ -20,3 +20,4 @@ def _setup(state) -> None:
 
 
 from app.blueprints.portal import auth_routes, loan_routes, routes  # noqa: F401
+from app.blueprints.portal import pay_routes  # noqa: F401
