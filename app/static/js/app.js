@@ -1,4 +1,5 @@
-// Toasts from flash messages and from HX-Trigger {"toast": {...}}; nothing else lives here.
+// Toasts (flash messages and HX-Trigger {"toast": {...}}), the staff menu button, tables that
+// scroll in their own box, and the loading bar shown while an HTMX request is out.
 (function () {
   function show(message, level) {
     var box = document.getElementById("toasts");
@@ -10,6 +11,38 @@
     box.appendChild(el);
     setTimeout(function () { el.remove(); }, 6000);
   }
+
+  document.documentElement.classList.add("js");
+  function wrapTables(root) {
+    (root || document).querySelectorAll("table.grid").forEach(function (table) {
+      var parent = table.parentElement;
+      if (!parent || parent.classList.contains("table-wrap") || parent.classList.contains("table-scroll")) return;
+      var wrap = document.createElement("div");
+      wrap.className = "table-wrap";
+      parent.insertBefore(wrap, table);
+      wrap.appendChild(table);
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    wrapTables(document);
+    var toggle = document.querySelector(".menu-toggle");
+    if (toggle) {
+      toggle.addEventListener("click", function () {
+        var bar = toggle.closest(".sidebar");
+        var open = bar.classList.toggle("open");
+        toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      });
+    }
+  });
+  var pending = 0;
+  function loading(delta) {
+    pending = Math.max(0, pending + delta);
+    document.body.classList.toggle("is-loading", pending > 0);
+    document.body.setAttribute("aria-busy", pending > 0 ? "true" : "false");
+  }
+  document.addEventListener("htmx:beforeRequest", function () { loading(1); });
+  document.addEventListener("htmx:afterRequest", function () { loading(-1); });
+  document.addEventListener("htmx:load", function (e) { wrapTables(e.detail.elt.parentElement || e.detail.elt); });
   document.addEventListener("toast", function (e) { show(e.detail.message, e.detail.level); });
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("#toasts .toast").forEach(function (el) {
