@@ -149,3 +149,20 @@ def test_cli_runs_the_loan_day_end_steps(lbooks, app):
     assert "post_provisions: 1" in result.output and "update_dpd: 0" in result.output  # nothing overdue yet
     late = app.test_cli_runner().invoke(args=["loans", "run-day", "--date", "2026-04-02"])
     assert late.exit_code != 0 and "after the open business date" in late.output
+
+
+def test_a_manager_writes_off_an_npa_from_the_loan_page(lbooks, client, login):
+    m = member()
+    sb = open_sb(m, 50_000_00)
+    loan = disbursed(m, sb, 1_00_000_00, 12)
+    loan.asset_class, loan.npa_since = "substandard", date(2026, 4, 1)
+    uow.commit()
+    login("manager")
+    page = client.get(f"/loans/{loan.loan_no}").get_data(as_text=True)
+    assert "Write off" in page
+    refused = client.post(f"/loans/{loan.loan_no}/write-off", data={"remarks": ""})
+    assert refused.status_code == 422 and "Give remarks" in refused.get_data(as_text=True)
+    done = client.post(f"/loans/{loan.loan_no}/write-off", data={"remarks": "Resolution 7"})
+    assert done.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Loan, loan.id).status == "written_off"

@@ -427,3 +427,26 @@ def gold_rate() -> Response:
         today_rate = None
     return render("loans/gold_rate.html", form=form, message=message, rate=today_rate,
                   status=422 if form.rate.errors else 200)  # fmt: skip
+
+
+def _npa_action(loan_no: str, action, done: str) -> Response:
+    loan = _loan_or_404(loan_no)
+    try:
+        action(loan, by=current_staff(), remarks=RemarksForm().remarks.data)
+        uow.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        return _loan_page(_loan_or_404(loan_no), errors={"npa": exc.message}, status=422)
+    return toast(redirect(url_for("loans.loan", loan_no=loan_no)), done)
+
+
+@bp.post("/<loan_no>/mark-loss")
+@permission_required("loans.approve")
+def mark_loss(loan_no: str) -> Response:
+    return _npa_action(loan_no, loans.mark_loss, "Marked a loss asset from the next classification.")
+
+
+@bp.post("/<loan_no>/write-off")
+@permission_required("loans.approve")
+def write_off(loan_no: str) -> Response:
+    return _npa_action(loan_no, loans.write_off, "Loan written off against its provision.")
