@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
 from flask import Flask
 from flask_login import current_user
 
 from app.navigation import staff_nav
 from app.permissions import has_permission
 from app.settings import setting
+
+IST = ZoneInfo("Asia/Kolkata")
+
+
+def ist(value: datetime | date | None, fmt: str = "%d-%m-%Y %H:%M") -> str:
+    """A stored time (UTC; naive values are UTC) as Indian Standard Time, labelled "IST"."""
+    if value is None:
+        return ""
+    if not isinstance(value, datetime):
+        return value.strftime(fmt.split(" ")[0])
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return f"{value.astimezone(IST).strftime(fmt)} IST"
 
 
 def init_templating(app: Flask) -> None:
@@ -29,3 +45,4 @@ def init_templating(app: Flask) -> None:
 
     app.jinja_env.filters["inr"] = money.format_inr
     app.jinja_env.filters["rupees"] = money.format_plain
+    app.jinja_env.filters["ist"] = ist
