@@ -88,18 +88,18 @@ def test_gl_with_postings_can_be_deactivated_not_deleted(staff):
     with pytest.raises(ValidationError, match="deactivated, not deleted"):
         wf.submit_gl_change("delete", {"gl_id": cash.id}, maker=staff["admin"])
     req = wf.submit_gl_change(
-        "create", {"code": "5204", "name": "Electricity", "type": "expense", "parent": "5000"}, maker=staff["admin"]
+        "create", {"code": "5291", "name": "Electricity", "type": "expense", "parent": "5000"}, maker=staff["admin"]
     )
     uow.commit()
     approvals.approve(req.id, checker=staff["manager"])
     uow.commit()
-    new = db.session.scalar(select(GLAccount).where(GLAccount.code == "5204"))
+    new = db.session.scalar(select(GLAccount).where(GLAccount.code == "5291"))
     assert new.normal_side == "debit" and new.parent.code == "5000" and new.allow_manual
     req = wf.submit_gl_change("delete", {"gl_id": new.id}, maker=staff["admin"])
     uow.commit()
     approvals.approve(req.id, checker=staff["manager"])
     uow.commit()
-    assert db.session.scalar(select(GLAccount).where(GLAccount.code == "5204")) is None
+    assert db.session.scalar(select(GLAccount).where(GLAccount.code == "5291")) is None
 
 
 def test_new_gl_validation(staff):
