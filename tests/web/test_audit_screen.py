@@ -123,3 +123,28 @@ def test_full_page_keeps_the_filter_values_and_partial_is_only_the_table(client,
 def test_roles_without_audit_view_cannot_open_it(client, login):
     login("clerk")
     assert client.get("/staff/audit").status_code == 403
+
+
+def test_changes_read_as_labelled_fields_with_rupees_and_export_as_csv(client, history):
+    with acting_as(KIRAN):
+        row = audit.record(
+            "loan.update",
+            "loan",
+            "LN-9",
+            before={"amount_paise": 5000000, "kyc_status": "pending"},
+            after={"amount_paise": 5050050, "kyc_status": "approved"},
+        )
+    uow.commit()
+    html = client.get("/staff/audit?entity_type=loan", headers=HX).get_data(as_text=True)
+    assert "amount_paise" not in html and "5000000" not in html
+    assert "<dt>Amount</dt>" in html and "₹50,000.00" in html and "₹50,500.50" in html
+    assert "<dt>KYC status</dt>" in html and "approved" in html
+    assert "format=csv" in html and "entity_type=loan" in html  # the export link keeps the filters
+    export = client.get("/staff/audit?entity_type=loan&format=csv")
+    assert export.status_code == 200 and export.mimetype == "text/csv"
+    lines = export.get_data(as_text=True).splitlines()
+    assert lines[0].startswith("#,When (IST),User,Role,Action")
+    assert len(lines) == 2 and lines[1].startswith(f"{row.id},") and "IST" in lines[1]
+    assert "Amount: ₹50,000.00" in lines[1] and "Amount: ₹50,500.50" in lines[1] and "kiran" in lines[1]
+    only_kiran = client.get("/staff/audit?actor=meena&format=csv").get_data(as_text=True).splitlines()
+    assert len(only_kiran) == 4 and all("meena" in line for line in only_kiran[1:])
