@@ -242,14 +242,14 @@ def test_chart_change_requests_go_to_approval(client, login, make_user, books_wi
     login("accountant")
     response = client.post(
         "/ledger/coa/new",
-        data={"code": "5204", "name": "Electricity", "type": "expense", "parent": "5000"},
+        data={"code": "5291", "name": "Electricity", "type": "expense", "parent": "5000"},
     )
     assert response.status_code == 302
-    assert db.session.scalar(select(GLAccount).where(GLAccount.code == "5204")) is None
+    assert db.session.scalar(select(GLAccount).where(GLAccount.code == "5291")) is None
     req = db.session.scalar(select(ApprovalRequest).where(ApprovalRequest.kind == "ledger.coa"))
-    assert req.status == "pending" and req.payload["code"] == "5204"
+    assert req.status == "pending" and req.payload["code"] == "5291"
     index = text_of(client.get("/ledger/"))
-    assert "New GL 5204 Electricity" in index and "1 chart change awaiting approval" in index
+    assert "New GL 5291 Electricity" in index and "1 chart change awaiting approval" in index
 
     # bad input: error next to the field, nothing saved
     bad = client.post("/ledger/coa/new", data={"code": "12", "name": "X", "type": "expense"})
@@ -270,7 +270,7 @@ def test_chart_change_requests_go_to_approval(client, login, make_user, books_wi
     for r in pending:
         assert client.post(f"/staff/approvals/{r.id}/approve").status_code == 302
     db.session.expire_all()
-    assert db.session.scalar(select(GLAccount).where(GLAccount.code == "5204")).name == "Electricity"
+    assert db.session.scalar(select(GLAccount).where(GLAccount.code == "5291")).name == "Electricity"
     assert db.session.scalar(select(GLAccount).where(GLAccount.code == "5999")).name == "Sundry expenses"
 
 

@@ -119,12 +119,12 @@ def test_deleting_a_system_account_without_postings_is_refused(staff, code):
 def test_deleting_a_gl_with_member_accounts_or_snapshots_is_refused(staff):
     # A new, non-system GL with no lines, but a snapshot row and (separately) a member account.
     req = wf.submit_gl_change(
-        "create", {"code": "5204", "name": "Electricity", "type": "expense", "parent": "5000"}, maker=staff["admin"]
+        "create", {"code": "5291", "name": "Electricity", "type": "expense", "parent": "5000"}, maker=staff["admin"]
     )
     uow.commit()
     approvals.approve(req.id, checker=staff["manager"])
     uow.commit()
-    new = gl("5204")
+    new = gl("5291")
     db.session.add(
         GLDailyBalance(gl_account_id=new.id, business_date=BUSINESS_DATE, debit_total_paise=0, credit_total_paise=0)
     )
