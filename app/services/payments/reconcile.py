@@ -16,10 +16,12 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models.base import utcnow
-from app.models.payments import Payment, Payout
+from app.models.ledger import JournalEntry
+from app.models.payments import Payment, PaymentEvent, Payout
 from app.settings import setting
 
 from .. import ledger
+from ..common import ValidationError
 from ..ledger import coa
 from . import gateway, history, orders, payouts
 
@@ -105,15 +107,58 @@ def daily(on: date) -> Daily:
     )
     refunded = total(Payment, Payment.status == "refunded", Payment.updated_at >= start, Payment.updated_at < end)
     paid_out = total(Payout, Payout.status == "processed", Payout.updated_at >= start, Payout.updated_at < end)
-    all_credited = total(Payment, Payment.status == "paid")
+    all_credited = total(Payment, Payment.status == "paid") - settled_paise()
     open_payouts = total(Payout, Payout.status.in_(("queued", "processing")), Payout.entry_id.is_not(None))
     clearing_paise = ledger.gl_balance(coa.RAZORPAY_CLEARING)
     transit_paise = ledger.gl_balance(coa.PAYOUTS_IN_TRANSIT)
     diffs = []
     if clearing_paise != all_credited:
         diffs.append(
-            f"Razorpay clearing {clearing_paise} paise vs credited payments not yet settled {all_credited} paise"
+            f"Razorpay clearing {clearing_paise} paise vs credited payments not yet settled to the bank {all_credited} paise"
         )
     if transit_paise != open_payouts:
         diffs.append(f"Payouts in transit {transit_paise} paise vs open payouts {open_payouts} paise")
     return Daily(on, collected, refunded, paid_out, clearing_paise, transit_paise, open_payouts, diffs)
+
+
+def settle_to_bank(settlement_id: str, *, gross_paise: int, fee_paise: int, gst_paise: int) -> int:
+    """A Razorpay settlement paid to the society's bank: Dr bank (net), Dr gateway fees, Dr GST input / Cr clearing.
+
+    Once per ``settlement_id`` (the ledger idempotency key); returns the journal entry id. Caller commits.
+    """
+    net = gross_paise - fee_paise - gst_paise
+    if gross_paise <= 0 or fee_paise < 0 or gst_paise < 0 or net <= 0:
+        raise ValidationError("A settlement needs a gross amount above its fees and GST.", field="gross")
+    lines = [ledger.Line.dr(coa.BANK_CURRENT, net, f"Razorpay settlement {settlement_id}")]
+    if fee_paise:
+        lines.append(ledger.Line.dr(coa.EXP_GATEWAY_FEES, fee_paise, "Gateway fee"))
+    if gst_paise:
+        lines.append(ledger.Line.dr(coa.GST_INPUT, gst_paise, "GST on gateway fee"))
+    lines.append(ledger.Line.cr(coa.RAZORPAY_CLEARING, gross_paise, settlement_id))
+    key = f"settlement:{settlement_id}"
+    already = db.session.scalar(select(JournalEntry.id).where(JournalEntry.idempotency_key == key))
+    entry = ledger.post(
+        lines,
+        kind="payment",
+        narration=f"Razorpay settlement {settlement_id}",
+        idempotency_key=key,
+        reference=settlement_id,
+        options=ledger.PostOptions(channel="gateway"),
+    )
+    if already is None:
+        history.note(
+            "settlement",
+            detail={
+                "settlement_id": settlement_id,
+                "gross_paise": gross_paise,
+                "fee_paise": fee_paise,
+                "gst_paise": gst_paise,
+                "entry": entry.number,
+            },
+        )
+    return entry.id
+
+
+def settled_paise() -> int:
+    rows = db.session.scalars(select(PaymentEvent.detail).where(PaymentEvent.kind == "settlement"))
+    return sum(int((d or {}).get("gross_paise", 0)) for d in rows)

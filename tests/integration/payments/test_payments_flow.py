@@ -310,3 +310,19 @@ def test_reconciliation_credits_a_stuck_order_from_the_gateway(app, client, gw):
     report = payments.reconcile.daily(utcnow().date())
     assert report.clearing_paise == 300_00 and report.differences == []
     _verified()
+
+
+def test_settlement_moves_clearing_to_the_bank_with_fee_and_gst_once(client, gw):
+    m, sb, _loan = member_with_loan()
+    headers = member_token(m)
+    body = _order(client, headers, "st-1", purpose="deposit", account_no=sb.account_no, amount="1000").get_json()
+    post_webhook(client, _captured_event(gw, body["gateway_order_id"]), event_id="evt_st")
+    bank = ledger.gl_balance(coa.BANK_CURRENT)
+    for _ in range(2):  # the same settlement told twice books once
+        payments.reconcile.settle_to_bank("setl_1", gross_paise=1000_00, fee_paise=20_00, gst_paise=3_60)
+        uow.commit()
+    assert ledger.gl_balance(coa.RAZORPAY_CLEARING) == 0
+    assert ledger.gl_balance(coa.BANK_CURRENT) - bank == 976_40
+    assert (ledger.gl_balance(coa.EXP_GATEWAY_FEES), ledger.gl_balance(coa.GST_INPUT)) == (20_00, 3_60)
+    assert payments.reconcile.daily(utcnow().date()).differences == []
+    _verified()
