@@ -342,12 +342,18 @@ def _execute(req: ApprovalRequest, checker: StaffUser) -> dict:
     return {"run_id": run.id, "fy": run.fy, "net_profit_paise": run.net_profit_paise}
 
 
-def close_year(proposal: YearEndProposal, *, maker_id: int | None, checker: StaffUser) -> YearEndRun:
-    """Post the closing, appropriation and dividend entries and record the run (the caller commits)."""
+def _post_options(proposal: YearEndProposal, maker_id: int | None, checker: StaffUser) -> ledger.PostOptions:
+    """Year-end entries carry today's business date and the year's last day as value date."""
+    return ledger.PostOptions(
+        value_date=proposal.year_end, allow_backdate=True, posted_by_id=maker_id,
+        approved_by_id=checker.id, channel="system",
+    )  # fmt: skip
+
+
+def _post_closing(proposal: YearEndProposal, options: ledger.PostOptions) -> Any:
+    """Close every income and expense account to the P&L appropriation account."""
     gls = {gl.id: gl for gl in db.session.scalars(select(GLAccount))}
-    fy, ye = proposal.fy, proposal.year_end
-    common: dict[str, Any] = {"value_date": ye, "allow_backdate": True, "posted_by_id": maker_id,
-                              "approved_by_id": checker.id, "channel": "system"}  # fmt: skip
+    fy = proposal.fy
     lines: list[ledger.Line] = []
     for gl_id, net in sorted(proposal.closing.items(), key=lambda kv: gls[kv[0]].code):
         code = gls[gl_id].code
@@ -357,47 +363,35 @@ def close_year(proposal: YearEndProposal, *, maker_id: int | None, checker: Staf
         lines.append(ledger.Line.cr(coa.PL_APPROPRIATION, profit, f"Net profit {fy}"))
     elif profit < 0:
         lines.append(ledger.Line.dr(coa.PL_APPROPRIATION, -profit, f"Net loss {fy}"))
-    closing_entry = None
-    if lines:
-        closing_entry = ledger.post(
-            lines,
-            kind="eod",
-            narration=f"Year-end {fy}: income and expenditure closed",
-            idempotency_key=f"year-end:{fy}:close",
-            reference=f"YE{fy}",
-            options=ledger.PostOptions(**common),
-        )
-    appropriation_entry = None
+    if not lines:
+        return None
+    return ledger.post(
+        lines, kind="eod", narration=f"Year-end {fy}: income and expenditure closed",
+        idempotency_key=f"year-end:{fy}:close", reference=f"YE{fy}", options=options,
+    )  # fmt: skip
+
+
+def _post_appropriation(proposal: YearEndProposal, options: ledger.PostOptions) -> Any:
+    """Reserves and funds by their percentages, and the dividend to dividend payable."""
+    fy = proposal.fy
     appropriated = proposal.funds_total + proposal.dividend_total
-    if appropriated:
-        ap_lines = [ledger.Line.dr(coa.PL_APPROPRIATION, appropriated, f"Appropriation of profit {fy}")]
-        ap_lines += [ledger.Line.cr(f.code, f.amount_paise, f"{f.pct}% of net profit") for f in proposal.funds]
-        if proposal.dividend_total:
-            ap_lines.append(
-                ledger.Line.cr(coa.DIVIDEND_PAYABLE, proposal.dividend_total, f"Dividend {proposal.dividend_rate}%")
-            )
-        appropriation_entry = ledger.post(
-            ap_lines, kind="eod", narration=f"Year-end {fy}: appropriation of net profit",
-            idempotency_key=f"year-end:{fy}:appropriation", reference=f"YE{fy}", options=ledger.PostOptions(**common),
-        )  # fmt: skip
-    run = YearEndRun(
-        fy=fy,
-        year_start=proposal.year_start,
-        year_end=ye,
-        status="closed",
-        net_profit_paise=profit,
-        dividend_rate_bp=int(proposal.dividend_rate * 100),
-        dividend_total_paise=proposal.dividend_total,
-        appropriation={f.code: f.amount_paise for f in proposal.funds}
-        | {"dividend": proposal.dividend_total, "carried_forward": proposal.carried_forward},
-        closing_entry_id=closing_entry.id if closing_entry else None,
-        appropriation_entry_id=appropriation_entry.id if appropriation_entry else None,
-        prepared_by_id=maker_id,
-        closed_by_id=checker.id,
-        closed_at=utcnow(),
-    )
-    db.session.add(run)
-    db.session.flush()
+    if not appropriated:
+        return None
+    lines = [ledger.Line.dr(coa.PL_APPROPRIATION, appropriated, f"Appropriation of profit {fy}")]
+    lines += [ledger.Line.cr(f.code, f.amount_paise, f"{f.pct}% of net profit") for f in proposal.funds]
+    if proposal.dividend_total:
+        lines.append(
+            ledger.Line.cr(coa.DIVIDEND_PAYABLE, proposal.dividend_total, f"Dividend {proposal.dividend_rate}%")
+        )
+    return ledger.post(
+        lines, kind="eod", narration=f"Year-end {fy}: appropriation of net profit",
+        idempotency_key=f"year-end:{fy}:appropriation", reference=f"YE{fy}", options=options,
+    )  # fmt: skip
+
+
+def _credit_dividends(run: YearEndRun, proposal: YearEndProposal, options: ledger.PostOptions) -> list[DividendLine]:
+    """One register line per member; dividends credited to savings (setting) or held payable."""
+    fy = proposal.fy
     to_sb = setting("DIVIDEND_MODE") == "sb"
     credits: list[ledger.Line] = []
     dividend_lines = []
@@ -421,19 +415,47 @@ def close_year(proposal: YearEndProposal, *, maker_id: int | None, checker: Staf
         entry = ledger.post(
             [ledger.Line.dr(coa.DIVIDEND_PAYABLE, total, f"Dividend {fy} credited"), *credits],
             kind="dividend", narration=f"Dividend {fy} credited to members' savings accounts",
-            idempotency_key=f"year-end:{fy}:dividend", reference=f"YE{fy}", options=ledger.PostOptions(**common),
+            idempotency_key=f"year-end:{fy}:dividend", reference=f"YE{fy}", options=options,
         )  # fmt: skip
         run.dividend_entry_id = entry.id
         for line in dividend_lines:
             if line.status == "credited":
                 line.entry_id = entry.id
     db.session.flush()
+    return dividend_lines
+
+
+def close_year(proposal: YearEndProposal, *, maker_id: int | None, checker: StaffUser) -> YearEndRun:
+    """Post the closing, appropriation and dividend entries and record the run (the caller commits)."""
+    options = _post_options(proposal, maker_id, checker)
+    closing_entry = _post_closing(proposal, options)
+    appropriation_entry = _post_appropriation(proposal, options)
+    profit = proposal.net_profit_paise
+    run = YearEndRun(
+        fy=proposal.fy,
+        year_start=proposal.year_start,
+        year_end=proposal.year_end,
+        status="closed",
+        net_profit_paise=profit,
+        dividend_rate_bp=int(proposal.dividend_rate * 100),
+        dividend_total_paise=proposal.dividend_total,
+        appropriation={f.code: f.amount_paise for f in proposal.funds}
+        | {"dividend": proposal.dividend_total, "carried_forward": proposal.carried_forward},
+        closing_entry_id=closing_entry.id if closing_entry else None,
+        appropriation_entry_id=appropriation_entry.id if appropriation_entry else None,
+        prepared_by_id=maker_id,
+        closed_by_id=checker.id,
+        closed_at=utcnow(),
+    )
+    db.session.add(run)
+    db.session.flush()
+    dividend_lines = _credit_dividends(run, proposal, options)
     audit.record(
         "year_end.close",
         "year_end_run",
         run.id,
         after={
-            "fy": fy,
+            "fy": proposal.fy,
             "net_profit_paise": profit,
             "appropriation": run.appropriation,
             "dividend_rate_bp": run.dividend_rate_bp,
