@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.ledger import JournalEntry, JournalLine
-from app.models.payments import Payment, PaymentEvent
+from app.models.payments import Payment, PaymentEvent, Payout
 from app.services import ledger, payments
 from app.services.common import uow
 from app.services.ledger import coa
@@ -325,4 +325,37 @@ def test_settlement_moves_clearing_to_the_bank_with_fee_and_gst_once(client, gw)
     assert ledger.gl_balance(coa.BANK_CURRENT) - bank == 976_40
     assert (ledger.gl_balance(coa.EXP_GATEWAY_FEES), ledger.gl_balance(coa.GST_INPUT)) == (20_00, 3_60)
     assert payments.reconcile.daily(utcnow().date()).differences == []
+    _verified()
+
+
+def test_large_staff_payout_waits_for_a_checker_then_is_debited_and_sent(app, gw):
+    from app.services.common import approvals
+    from tests.integration.loans.helpers import staff
+
+    _m, sb, _loan = member_with_loan()
+    db.session.refresh(sb)
+    balance = sb.balance_paise
+    clerk, manager = staff("clerk"), staff("manager")
+    req = payments.PayoutRequest(sb.account_no, 1_20_000_00, "NEFT",
+                                 {"name": "Ravi Kumar", "account_number": "123456789012", "ifsc": "SBIN0001234"})  # fmt: skip
+    with app.test_request_context():
+        payout = payments.create_payout(clerk, req, by=clerk)
+        uow.commit()
+        assert payout.status == "pending_approval" and payout.entry_id is None
+        db.session.refresh(sb)
+        assert sb.balance_paise == balance  # nothing leaves before the checker
+        with pytest.raises(Exception, match="different user must approve"):
+            approvals.approve(payout.approval_id, checker=clerk)
+        db.session.rollback()
+        approvals.approve(payout.approval_id, checker=manager)
+        uow.commit()
+        payout = db.session.get(Payout, payout.id)
+        assert payout.status == "queued" and payout.entry_id is not None
+        payments.send(payout)
+        uow.commit()
+    db.session.expire_all()
+    payout = db.session.get(Payout, payout.id)
+    assert payout.status == "processing" and len(gw.payouts) == 1
+    db.session.refresh(sb)
+    assert sb.balance_paise == balance - 1_20_000_00
     _verified()
