@@ -480,3 +480,13 @@ def test_htmx_kyc_actions_swap_the_section_with_a_toast(app, client, clerk):
     )
     assert history.status_code == 200 and 'id="history"' in history.get_data(as_text=True)
     assert json.loads(history.headers["HX-Trigger"])["toast"]["level"] == "error"
+
+
+def test_clerk_open_form_defaults_to_transfer_and_the_full_nominee(app, client, clerk):
+    member = members.register(member_data(4), by=clerk)
+    uow.commit()
+    (nominee,) = member.nominees
+    html = client.get(f"/staff/deposits/open?member_no={member.member_no}").get_data(as_text=True)
+    assert re.search(r'<option selected value="transfer">|<option value="transfer" selected>', html)
+    assert re.search(rf'<option selected value="{nominee.id}">|<option value="{nominee.id}" selected>', html)
+    assert "e.g. HO000123" in html

@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from flask import Response, abort, current_app, flash, make_response, redirect, request, url_for
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import or_, select
 from wtforms import (
@@ -40,7 +41,7 @@ from app.models.members import Member
 from app.money import format_plain
 from app.navigation import NavItem
 from app.pagination import paginate
-from app.permissions import permission_required
+from app.permissions import has_permission, permission_required
 from app.services import deposits, ledger, members
 from app.services.common import DomainError, ValidationError, uow
 from app.services.deposits import fixed as fixed_deposits
@@ -123,6 +124,12 @@ def _product_choices(kind: str | None = None) -> list[SelectChoice]:
     return select_choices([("", "Default product")] + [(p.code, f"{p.code} — {p.name}") for p in rows])
 
 
+def _default_nominee(form: OpenForm, member: Member) -> None:
+    """Pre-select the member's registered nominee when one nominee holds 100 %."""
+    if not form.nominee_id.data and len(member.nominees) == 1 and member.nominees[0].share_bp == 10_000:
+        form.nominee_id.data = str(member.nominees[0].id)
+
+
 def _nominee_choices(member: Member) -> list[SelectChoice]:
     return select_choices([("", "None")] + [(str(n.id), f"{n.name} ({n.relationship_})") for n in member.nominees])
 
@@ -186,6 +193,11 @@ def deposit_open():
         form.member_no.data = request.args.get("member_no", form.member_no.data)
         if request.args.get("kind") in DEPOSIT_KINDS:
             form.kind.data = request.args["kind"]
+        if not has_permission(current_user, "teller.operate"):
+            form.funding_mode.data = "transfer"  # only a cashier takes cash; others fund from savings
+        member = _member_or_none(form.member_no.data)
+        if member is not None:
+            _default_nominee(form, member)
         return _open_page(form)
     if not form.validate_on_submit():
         return _open_page(form, 422)
@@ -236,9 +248,10 @@ def deposit_open_preview():
 def deposit_member_lookup():
     """The member card on the open form (name, status, KYC, accounts, nominees)."""
     member = _member_or_none(request.args.get("member_no"))
-    form = OpenForm()
+    form = OpenForm(formdata=None)
     if member is not None:
         form.nominee_id.choices = _nominee_choices(member)
+        _default_nominee(form, member)
     return render(
         "staff/deposits/_member_card.html",
         member=member,

@@ -137,14 +137,18 @@ def transfer(source: Account, target: Account, amount_paise: int, **options: Unp
                 f"Transfer {format_inr(amount_paise)} from {source.account_no} ({holder_name(source)}) "
                 f"to {target.account_no} ({holder_name(target)})"
             ),
-            entity_type="account",
-            entity_id=source.account_no,
+            entity=("account", source.account_no),
             amount_paise=amount_paise,
         )
         return TransferResult(source, target, amount_paise, approval=req)
     entry = ledger.post(
         [
-            ledger.Line.dr(source, amount_paise, f"To {target.account_no}", floor_paise=floor),
+            ledger.Line.dr(
+                source,
+                amount_paise,
+                f"To {target.account_no}" + (f" - {narration.strip()}" if (narration or "").strip() else ""),
+                floor_paise=floor,
+            ),
             *deposit_rules.credit_lines(target, amount_paise),
         ],
         kind="transfer",

@@ -10,7 +10,7 @@ It never branches on the kind. Nothing here commits.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import select
 
@@ -191,6 +191,7 @@ def _take_first_money(
             channel=how.channel,
             opening=True,  # the Form 60 in the KYC file covers the account opening
         ).entry
+    fund_line = replace(fund_line, narration=f"Transfer to new deposit {account.account_no} ({new.product.name})")
     return ledger.post(
         [fund_line, credit],
         kind="transfer",

@@ -207,3 +207,12 @@ def test_member_may_only_debit_own_accounts(books):
     uow.commit()
     assert result.entry.channel == "api" and result.entry.posted_by_id is None
     assert mine.balance_paise == 5_000_00 - 600_00
+
+
+def test_the_narration_reaches_both_passbook_lines(clerk):
+    a, b = member_account(opening_paise=10_000_00), member_account()
+    result = transfers.transfer(a, b, 500_00, narration="Repay hand loan", maker=clerk)
+    uow.commit()
+    debit = next(line for line in result.entry.lines if line.debit_paise)
+    assert debit.narration == f"To {b.account_no} - Repay hand loan"
+    assert "Repay hand loan" in result.entry.narration
