@@ -15,7 +15,7 @@ from app.models.members import KycDocument, Member
 from app.services import members
 from app.services.common import uow
 from app.services.members import kyc, shares
-from tests.conftest import PASSWORD, login_as
+from tests.conftest import PASSWORD, login_as, new_account
 from tests.helpers.members import PDF, PNG, aadhaar, member_data, pan, ready_member, upload_all
 
 HX = {"HX-Request": "true"}
@@ -490,3 +490,14 @@ def test_clerk_open_form_defaults_to_transfer_and_the_full_nominee(app, client, 
     assert re.search(r'<option selected value="transfer">|<option value="transfer" selected>', html)
     assert re.search(rf'<option selected value="{nominee.id}">|<option value="{nominee.id}" selected>', html)
     assert "e.g. HO000123" in html
+
+
+def test_member_search_by_aadhaar_tail_and_account_number_works_without_js(app, client, clerk):
+    member = members.register(member_data(5), by=clerk)
+    uow.commit()
+    account = new_account()
+    account.member_id = member.id
+    uow.commit()
+    for q in (member.aadhaar_last4, member.member_no, account.account_no.lower()):
+        html = client.get(f"/staff/members?q={q}").get_data(as_text=True)  # a plain GET: Enter, no JS
+        assert member.member_no in html, q

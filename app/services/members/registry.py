@@ -63,6 +63,7 @@ DOCS_RECHECKED_BY = {
     **dict.fromkeys(ADDRESS_FIELDS, ("aadhaar", "address_proof", "form60")),
 }
 MASKED_PAN = re.compile(r"^[A-Z]{2}X{5}[0-9]{2}[A-Z]$")
+ACCOUNT_NO = re.compile(r"^[A-Z]{1,4}[0-9]{4,16}$")
 PAN_TAIL = re.compile(r"^[0-9]{3}[A-Z]$")
 
 
@@ -116,7 +117,11 @@ def search(
             conditions.append(Member.member_no.endswith(f"{int(digits):06d}"))
         if only_digits and len(digits) >= 4:
             conditions.append(Member.mobile.contains(digits[-10:]))
+        if only_digits and len(digits) == 4:  # the last four digits of the Aadhaar (as masked on screen)
+            conditions.append(Member.aadhaar_last4 == digits)
         compact = upper.replace(" ", "")
+        if ACCOUNT_NO.match(compact):  # an account number: its holder
+            conditions.append(Member.id.in_(select(Account.member_id).where(Account.account_no == compact)))
         if len(compact) == 10 and v.is_valid_pan(compact):
             conditions.append(Member.pan == compact)
         elif MASKED_PAN.match(compact):  # the masked PAN shown in lists, e.g. DAXXXXX03Z
