@@ -9,20 +9,24 @@ from datetime import date
 from typing import Any, NoReturn
 
 from flask import Response, flash, redirect, request, url_for
+from flask_login import current_user
 
 from app.auth_loader import current_staff
 from app.blueprints.forms import parse_amount_field
 from app.blueprints.staff import bp
 from app.blueprints.staff.teller_forms import CounterForm, OpenDrawerForm, TransferForm, VaultForm, new_nonce
 from app.extensions import db
+from app.models.deposits import AccountHolder, DepositAccount
+from app.models.members import Member, Nominee
 from app.models.teller import DENOMINATIONS
 from app.money import MoneyError, format_plain, parse_amount, to_json
 from app.navigation import NavItem, add
-from app.permissions import permission_required
+from app.permissions import has_permission, permission_required
 from app.services import ledger
 from app.services.common import DomainError, approvals, uow
 from app.services.counter import teller, transfers
 from app.services.ledger import calendar
+from app.services.members import kyc
 from app.web import apply_domain_error, is_htmx, render, toast
 
 add(NavItem("Counter", "staff.teller_counter", "teller.operate"))
@@ -76,6 +80,55 @@ def _shown_result() -> Any:
     except DomainError:
         return None
     return None
+
+
+def _verified(member: Member, doc_type: str):
+    """The member's verified image of ``doc_type`` (photo / specimen signature), if any."""
+    return next(
+        (
+            d
+            for d in kyc.current_documents(member)
+            if d.doc_type == doc_type and d.status == "verified" and d.content_type != "application/pdf"
+        ),
+        None,
+    )
+
+
+def card_people(card: Any) -> dict[str, Any]:
+    """For the cashier's check before paying out: each holder's verified photo and specimen
+    signature (through the authorised document route), the nominee and the mode of operation."""
+    if card is None or card.member is None:
+        return {"holders": [], "nominee": None, "mode": ""}
+    members = [card.member]
+    members += list(
+        db.session.scalars(
+            db.select(Member)
+            .join(AccountHolder, AccountHolder.member_id == Member.id)
+            .where(AccountHolder.account_id == card.account.id)
+            .order_by(AccountHolder.position)
+        )
+    )
+    show = has_permission(current_user, "kyc.documents.view")
+    holders = []
+    for m in members:
+        photo, sign = (_verified(m, t) if show else None for t in ("photo", "signature"))
+        holders.append(
+            {
+                "name": m.name,
+                "member_no": m.member_no,
+                "photo": url_for("staff.document_view", member_no=m.member_no, doc_id=photo.id) if photo else None,
+                "signature": url_for("staff.document_view", member_no=m.member_no, doc_id=sign.id) if sign else None,
+            }
+        )
+    da = db.session.scalar(db.select(DepositAccount).where(DepositAccount.account_id == card.account.id))
+    nominee = db.session.get(Nominee, da.nominee_id) if da is not None and da.nominee_id else None
+    mode = "Single" if len(members) == 1 else f"Joint ({len(members)} holders)"
+    return {"holders": holders, "nominee": nominee, "mode": mode}
+
+
+@bp.context_processor
+def _card_people() -> dict[str, Any]:
+    return {"card_people": card_people}
 
 
 @bp.get("/teller")

@@ -501,8 +501,7 @@ def request_nominee_change(login: MemberLogin, details: str):
         {"member_no": member.member_no, "details": text[:500], "channel": "portal", "login_id": login.id},
         maker=None,
         summary=f"Nominee change asked by {member.member_no} {member.name}: {text}"[:255],
-        entity_type="member",
-        entity_id=member.member_no,
+        entity=("member", member.member_no),
     )
     audit.record("member.nominee_change_requested", "member", member.member_no, after={"approval_id": req.id})
     return req

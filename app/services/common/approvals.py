@@ -49,11 +49,14 @@ def submit(
     *,
     maker: StaffUser | None,
     summary: str,
-    entity_type: str | None = None,
-    entity_id: Any = None,
+    entity: tuple[str, Any] | None = None,
     amount_paise: int | None = None,
 ) -> ApprovalRequest:
-    """Create a pending request (the caller commits); ``maker`` None: a member asked (portal)."""
+    """Create a pending request (the caller commits); ``maker`` None: a member asked (portal).
+
+    ``entity`` is ``(entity_type, entity_id)`` of what the request is about, when it is about one thing.
+    """
+    entity_type, entity_id = entity if entity is not None else (None, None)
     if kind not in HANDLERS:
         raise ValidationError(f"Unknown approval kind {kind!r}.")
     req = ApprovalRequest(

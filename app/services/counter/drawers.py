@@ -305,8 +305,7 @@ def close_drawer(drawer: TellerDrawer, denominations: dict[str, Any], *, cashier
                 f"Cash {word} of {format_inr(abs(counted - expected))} in {cashier.username}'s drawer "
                 f"for {drawer.business_date:%d-%m-%Y} (expected {format_inr(expected)}, counted {format_inr(counted)})"
             ),
-            entity_type="teller_drawer",
-            entity_id=drawer.id,
+            entity=("teller_drawer", drawer.id),
             amount_paise=abs(counted - expected),
         )
         drawer.close_request_id = req.id

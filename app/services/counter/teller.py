@@ -244,8 +244,7 @@ def _submit(kind: str, ticket: Ticket, drawer: TellerDrawer, proof: tuple[str, s
             f"{word} {format_inr(ticket.amount_paise)} {prep} {ticket.account.account_no} "
             f"({holder_name(ticket.account)})"
         ),
-        entity_type="account",
-        entity_id=ticket.account.account_no,
+        entity=("account", ticket.account.account_no),
         amount_paise=ticket.amount_paise,
     )
     return CashResult(ticket.account, ticket.amount_paise, ticket.direction, approval=req)

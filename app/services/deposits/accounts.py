@@ -203,8 +203,7 @@ def submit_status_change(account: Account, action: str, reason: str, *, maker: S
         {"account_no": account.account_no, "action": action, "reason": reason[:200]},
         maker=maker,
         summary=f"{action.title()} account {account.account_no}: {reason[:150]}",
-        entity_type="account",
-        entity_id=account.account_no,
+        entity=("account", account.account_no),
     )
 
 

@@ -410,8 +410,7 @@ def submit_product_change(action: str, data: dict[str, Any], *, maker: StaffUser
         {"action": action, **clean},
         maker=maker,
         summary=summary,
-        entity_type="deposit_product",
-        entity_id=product.id if product is not None else clean.get("code"),
+        entity=("deposit_product", product.id if product is not None else clean.get("code")),
     )
 
 

@@ -88,7 +88,7 @@ def submit_voucher(
         payload,
         maker=maker,
         summary=summary,
-        entity_type="journal_voucher",
+        entity=("journal_voucher", None),
         amount_paise=total,
     )
 
@@ -135,8 +135,7 @@ def submit_reversal(entry_id: int, *, reason: str, maker: StaffUser) -> Approval
         {"entry_id": entry.id, "reason": reason.strip()},
         maker=maker,
         summary=f"Reverse {entry.number} ({format_inr(entry.total_paise)}): {reason.strip()[:120]}",
-        entity_type="journal_entry",
-        entity_id=entry.id,
+        entity=("journal_entry", entry.id),
         amount_paise=entry.total_paise,
     )
 
@@ -213,8 +212,7 @@ def submit_gl_change(action: str, data: dict, *, maker: StaffUser) -> ApprovalRe
         {"action": action, **data},
         maker=maker,
         summary=summary,
-        entity_type="gl_account",
-        entity_id=data.get("gl_id") or data.get("code"),
+        entity=("gl_account", data.get("gl_id") or data.get("code")),
     )
 
 

@@ -246,8 +246,7 @@ def submit_product_change(action: str, payload: dict[str, Any], *, maker: StaffU
         maker=maker,
         summary=f"Loan product {action}: {data['code']} {data['name']} "
         f"({data['min_rate_bp'] / 100:.2f}–{data['max_rate_bp'] / 100:.2f}%, up to {format_inr(data['max_amount_paise'])})",
-        entity_type="loan_product",
-        entity_id=data["code"],
+        entity=("loan_product", data["code"]),
     )
 
 

@@ -59,8 +59,7 @@ def submit_for_sanction(loan: Loan, *, maker: StaffUser) -> ApprovalRequest:
         maker=maker,
         summary=f"Sanction loan {loan.loan_no}: {loan.member.name}, {format_inr(loan.principal_paise)} "
         f"for {loan.months} months at {loan.rate_bp / 100:.2f}%",
-        entity_type="loan",
-        entity_id=loan.loan_no,
+        entity=("loan", loan.loan_no),
         amount_paise=loan.principal_paise,
     )
 

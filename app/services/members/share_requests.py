@@ -117,8 +117,7 @@ def request_refund(member: Member, **ask: Unpack[RefundAsk]) -> ApprovalRequest:
         },
         maker=maker,
         summary=f"Refund {count} shares ({format_inr(amount)}) to {member.member_no} {member.name}: {reason[:80]}",
-        entity_type="member",
-        entity_id=member.member_no,
+        entity=("member", member.member_no),
         amount_paise=amount,
     )
 
@@ -160,8 +159,7 @@ def request_transfer(
         },
         maker=maker,
         summary=f"Transfer {count} shares ({format_inr(amount)}) from {member.member_no} to {target.member_no}",
-        entity_type="member",
-        entity_id=member.member_no,
+        entity=("member", member.member_no),
         amount_paise=amount,
     )
 

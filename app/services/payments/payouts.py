@@ -180,8 +180,7 @@ def create_payout(subject: Any, req: PayoutRequest, *, by: StaffUser | None = No
             {"payout": payout.payout_id},
             maker=by,
             summary=f"Payout {format_inr(amount)} {req.mode} from {account.account_no} to {ben['name']}",
-            entity_type="payout",
-            entity_id=payout.payout_id,
+            entity=("payout", payout.payout_id),
             amount_paise=amount,
         )
         payout.approval_id = req_row.id

@@ -321,8 +321,7 @@ def propose(year_end: date, *, funds: dict[str, Decimal], dividend_rate: Decimal
         },
         maker=maker,
         summary=summary,
-        entity_type="year_end",
-        entity_id=proposal.fy,
+        entity=("year_end", proposal.fy),
         amount_paise=proposal.net_profit_paise,
     )
 
