@@ -140,5 +140,5 @@ def schedule(scheduler) -> None:
 
     hh, mm = str(setting("EOD_TIME")).split(":")
     scheduler.register(scheduled_day_end, "eod", cron=f"{int(mm)} {int(hh)} * * *", job_timeout=RUN_TIMEOUT)
-    scheduler.register(maintenance.seal_audit, "default", interval=300)
+    scheduler.register(maintenance.seal_audit, "default", interval=60)
     scheduler.register(maintenance.purge_api_records, "default", cron="15 3 * * *")
