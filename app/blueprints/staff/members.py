@@ -420,7 +420,10 @@ def _app_http_error(exc: HTTPException) -> Response:
 def document_view(member_no: str, doc_id: int) -> Response:
     """Serve a KYC document to a permitted user (a short-lived presigned URL on S3)."""
     member = _member(member_no)
-    doc = kyc.get_document(member, doc_id)
+    return _serve_document(member, kyc.get_document(member, doc_id))
+
+
+def _serve_document(member: Member, doc) -> Response:
     kyc.record_view(doc, by=current_staff())
     uow.commit()
     filename = f"{member.member_no}-{doc.doc_type}-{doc.id}{storage.ALLOWED[doc.content_type]}"
@@ -435,6 +438,21 @@ def document_view(member_no: str, doc_id: int) -> Response:
     )
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+SPECIMEN_TYPES = ("photo", "signature")
+
+
+@bp.get("/staff/members/<member_no>/specimens/<int:doc_id>")
+@permission_required("accounts.view")
+def specimen_view(member_no: str, doc_id: int) -> Response:
+    """A holder's verified photo or specimen signature, for the counter's check before paying
+    out (other KYC documents stay behind ``kyc.documents.view``); each view is audited."""
+    member = _member(member_no)
+    doc = kyc.get_document(member, doc_id)
+    if doc.doc_type not in SPECIMEN_TYPES or doc.status != "verified" or doc.content_type == "application/pdf":
+        abort(404)
+    return _serve_document(member, doc)
 
 
 @bp.post("/staff/members/<member_no>/kyc/submit")

@@ -108,7 +108,7 @@ def card_people(card: Any) -> dict[str, Any]:
             .order_by(AccountHolder.position)
         )
     )
-    show = has_permission(current_user, "kyc.documents.view")
+    show = has_permission(current_user, "accounts.view")
     holders = []
     for m in members:
         photo, sign = (_verified(m, t) if show else None for t in ("photo", "signature"))
@@ -116,8 +116,8 @@ def card_people(card: Any) -> dict[str, Any]:
             {
                 "name": m.name,
                 "member_no": m.member_no,
-                "photo": url_for("staff.document_view", member_no=m.member_no, doc_id=photo.id) if photo else None,
-                "signature": url_for("staff.document_view", member_no=m.member_no, doc_id=sign.id) if sign else None,
+                "photo": url_for("staff.specimen_view", member_no=m.member_no, doc_id=photo.id) if photo else None,
+                "signature": url_for("staff.specimen_view", member_no=m.member_no, doc_id=sign.id) if sign else None,
             }
         )
     da = db.session.scalar(db.select(DepositAccount).where(DepositAccount.account_id == card.account.id))
