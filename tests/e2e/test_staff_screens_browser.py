@@ -96,3 +96,46 @@ def test_menu_collapses_into_a_button_on_a_phone_and_tables_scroll_in_their_box(
     page.goto(f"{base}/staff/members/new")
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390  # nominees stack
     _shot(page, "register-390")
+
+
+def _holder_account(application) -> tuple[str, str]:
+    """A demo savings account whose holder's photo and signature are verified."""
+    from sqlalchemy import select
+
+    from app.models.ledger import Account
+    from app.models.members import KycDocument
+
+    with application.app_context():
+        verified = select(KycDocument.member_id).where(
+            KycDocument.doc_type == "signature", KycDocument.status == "verified"
+        )
+        account = db.session.scalar(
+            select(Account)
+            .where(Account.kind == "savings", Account.member_id.in_(verified), Account.status == "active")
+            .order_by(Account.id)
+        )
+        found = (account.account_no, account.title)
+        db.session.remove()
+    return found
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_counter_card_shows_photo_and_signature_above_post_on_a_phone(browser_page, live_app, width):
+    page = browser_page
+    application, base = live_app
+    account_no, _ = _holder_account(application)
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in(page, base, "cashier")
+    page.goto(f"{base}/teller")
+    page.fill("#account_no", account_no)
+    page.wait_for_selector("#account-card img.spec-sign")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#account-card img')].every(i => i.complete && i.naturalWidth > 0)"
+    )
+    assert "Operation" in page.inner_text("#account-card")
+    card = page.eval_on_selector("#account-card", "el => el.getBoundingClientRect().top")
+    post = page.eval_on_selector("button:has-text('Post transaction')", "el => el.getBoundingClientRect().top")
+    if width == 390:
+        assert card < post, (card, post)  # on a phone the card sits above the Post button
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+    _shot(page, f"counter-card-{width}")
