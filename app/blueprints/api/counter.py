@@ -16,9 +16,10 @@ from app.blueprints.api.auth import api_permission, current_subject
 from app.blueprints.api.common import json_body
 from app.blueprints.api.idempotency import idempotent
 from app.blueprints.api.openapi import api_doc, boolean, date, integer, money, obj, schema, string
+from app.blueprints.forms import parse_amount_field
 from app.errors import problem
 from app.models.ledger import Account
-from app.money import MoneyError, parse_amount, to_json
+from app.money import to_json
 from app.services import access
 from app.services.common import ValidationError, uow
 from app.services.counter import teller, transfers
@@ -97,10 +98,7 @@ TRANSFER_RESULT = schema(
 
 def _amount(data: dict[str, Any]) -> int:
     """The body's amount in paise; 422 with a field error when it is not a valid amount."""
-    try:
-        return parse_amount(data.get("amount"))
-    except MoneyError as exc:
-        raise ValidationError(str(exc), field="amount") from exc
+    return parse_amount_field(data.get("amount"))
 
 
 def _text(data: dict[str, Any], name: str, max_length: int) -> str | None:

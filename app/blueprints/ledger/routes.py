@@ -13,9 +13,9 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask import Response, abort, flash, redirect, request, url_for
-from flask_login import current_user
 
 from app import navigation
+from app.auth_loader import current_staff
 from app.blueprints.ledger import bp
 from app.blueprints.ledger.forms import (
     GLChangeForm,
@@ -42,10 +42,6 @@ navigation.add(NavItem("Journal", "ledger.journal", "ledger.view"), before="loan
 navigation.add(NavItem("Day book", "ledger.daybook", "reports.view"), before="loans.index")
 navigation.add(NavItem("Trial balance", "ledger.trial_balance", "reports.view"), before="loans.index")
 navigation.add(NavItem("Journal voucher", "ledger.voucher", "ledger.post_voucher"), before="loans.index")
-
-
-def _me() -> StaffUser:
-    return current_user._get_current_object()  # type: ignore[attr-defined]
 
 
 def _gl_or_404(code: str) -> GLAccount:
@@ -160,7 +156,7 @@ def coa_new():
             "is_cash": bool(form.is_cash.data),
         }
         try:
-            req = wf.submit_gl_change("create", data, maker=_me())
+            req = wf.submit_gl_change("create", data, maker=current_staff())
         except DomainError as exc:
             db.session.rollback()
             apply_domain_error(form, exc)
@@ -212,7 +208,7 @@ def coa_change(code: str):
     if action == "rename":
         data["name"] = (form.name.data or "").strip()
     try:
-        req = wf.submit_gl_change(action, data, maker=_me())
+        req = wf.submit_gl_change(action, data, maker=current_staff())
     except DomainError as exc:
         db.session.rollback()
         apply_domain_error(form, exc)
@@ -298,7 +294,7 @@ def entry_reverse(entry_no: str):
     if form.validate_on_submit():
         number = detail.entry.number
         try:
-            req = wf.submit_reversal(detail.entry.id, reason=form.reason.data, maker=_me())
+            req = wf.submit_reversal(detail.entry.id, reason=form.reason.data, maker=current_staff())
         except DomainError as exc:
             db.session.rollback()
             apply_domain_error(form, exc)
@@ -480,7 +476,7 @@ def _voucher_page(draft: VoucherDraft, status: int = 200, partial: str | None = 
         draft=draft,
         gls=reports.manual_gl_accounts(),
         open_date=reports.business_date(),
-        can_backdate=has_permission(_me(), "ledger.backdate"),
+        can_backdate=has_permission(current_staff(), "ledger.backdate"),
     )
 
 
@@ -505,11 +501,13 @@ def voucher():
         _edit_lines(draft, op)
         return _voucher_page(draft)
     if not check_voucher(
-        draft, business_date=reports.business_date(), can_backdate=has_permission(_me(), "ledger.backdate")
+        draft, business_date=reports.business_date(), can_backdate=has_permission(current_staff(), "ledger.backdate")
     ):
         return _voucher_page(draft, 422)
     try:
-        req = wf.submit_voucher(draft.rows(), narration=draft.narration, maker=_me(), value_date=draft.value_date)
+        req = wf.submit_voucher(
+            draft.rows(), narration=draft.narration, maker=current_staff(), value_date=draft.value_date
+        )
     except DomainError as exc:
         db.session.rollback()
         if "value_date" in (exc.errors or {}):

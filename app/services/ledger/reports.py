@@ -50,7 +50,7 @@ def business_date() -> date | None:
 
 def default_date() -> date:
     """The open business date, or today when no day is open."""
-    return calendar.business_date_or_none() or date.today()
+    return calendar.business_date_or_today()
 
 
 def parse_date(raw: str | None, name: str, errors: dict[str, list[str]]) -> date | None:
