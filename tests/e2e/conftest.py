@@ -100,3 +100,15 @@ def sign_in(page, base_url: str, username: str, password: str = "Demo@12345") ->
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base_url}/")
+
+
+def screenshot(page, folder: str | None, name: str) -> None:
+    """A full-page PNG ``name`` in ``folder`` when one is set (to look at), else nothing."""
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=f"{folder}/{name}.png", full_page=True)
+
+
+def assert_no_horizontal_scroll(page) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"], f"page is {width}px wide at {page.viewport_size['width']}px"

@@ -5,7 +5,6 @@ sees the payment credited; the staff payments list shows it. Screenshots go to $
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -15,7 +14,7 @@ from app.models.ledger import Account
 from app.models.members import MemberLogin
 from app.models.payments import Payment
 from app.services import ledger
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import assert_no_horizontal_scroll, screenshot, sign_in
 from tests.integration.portal.helpers import (
     last_code,
     sms_fixture,  # noqa: F401  (the "sms" fixture)
@@ -26,14 +25,7 @@ SHOTS = os.environ.get("PAYMENT_SHOTS")
 
 
 def _shot(page, name: str) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=f"{SHOTS}/{name}.png", full_page=True)
-
-
-def _no_horizontal_scroll(page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= page.viewport_size["width"], f"page is {width}px wide at {page.viewport_size['width']}px"
+    screenshot(page, SHOTS, name)
 
 
 def test_member_pays_an_emi_in_the_sandbox(browser_page, live_app, sms):
@@ -59,12 +51,12 @@ def test_member_pays_an_emi_in_the_sandbox(browser_page, live_app, sms):
     page.goto(f"{base}/portal/loans/{loan_no}")
     page.click("text=Pay EMI online")
     page.wait_for_url(f"{base}/portal/loans/{loan_no}/pay")
-    _no_horizontal_scroll(page)
+    assert_no_horizontal_scroll(page)
     _shot(page, "pay-emi-390")
     page.click("main button[type=submit]")
     page.wait_for_url("**/portal/pay/PAY*")
     assert "Waiting for payment" in page.inner_text("#payment-status")
-    _no_horizontal_scroll(page)
+    assert_no_horizontal_scroll(page)
     _shot(page, "checkout-sandbox-390")
     page.click("#sandbox-pay")
     page.wait_for_selector("text=Paid — credited")

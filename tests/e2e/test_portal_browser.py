@@ -13,6 +13,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models.ledger import Account
 from app.models.members import MemberLogin
+from tests.e2e.conftest import assert_no_horizontal_scroll, screenshot
 from tests.integration.portal.helpers import (
     last_code,
     sms_fixture,  # noqa: F401  (the "sms" fixture)
@@ -23,14 +24,7 @@ SHOTS = os.environ.get("PORTAL_SHOTS")
 
 
 def _shot(page, name: str) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=f"{SHOTS}/{name}.png", full_page=True)
-
-
-def _no_horizontal_scroll(page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= page.viewport_size["width"], f"page is {width}px wide at {page.viewport_size['width']}px"
+    screenshot(page, SHOTS, name)
 
 
 def test_member_signs_in_and_reads_accounts_loan_and_statement_at_390px(browser_page, live_app, sms):
@@ -49,7 +43,7 @@ def test_member_signs_in_and_reads_accounts_loan_and_statement_at_390px(browser_
         )
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{base}/portal/login")
-    _no_horizontal_scroll(page)
+    assert_no_horizontal_scroll(page)
     _shot(page, "login-390")
     page.fill("input[name=mobile]", mobile)
     page.fill("input[name=password]", "Demo@12345")
@@ -64,19 +58,19 @@ def test_member_signs_in_and_reads_accounts_loan_and_statement_at_390px(browser_
     page.wait_for_url(f"{base}/portal/home")
     text = page.inner_text("main")
     assert "Total deposits" in text and "₹" in text and "Recent transactions" in text
-    _no_horizontal_scroll(page)
+    assert_no_horizontal_scroll(page)
     _shot(page, "dashboard-390")
 
     page.goto(f"{base}/portal/accounts/{savings}")
     assert "Transactions" in page.inner_text("main")
-    _no_horizontal_scroll(page)
+    assert_no_horizontal_scroll(page)
     _shot(page, "account-390")
 
     assert loan_no, "the demo member has a loan"
     page.goto(f"{base}/portal/loans/{loan_no}")
     schedule = page.inner_text("#schedule")
     assert "#1" in schedule and ("Due" in schedule or "Paid" in schedule or "Overdue" in schedule)
-    _no_horizontal_scroll(page)
+    assert_no_horizontal_scroll(page)
     _shot(page, "loan-390")
 
     page.goto(f"{base}/portal/statements?account={savings}")
@@ -91,7 +85,7 @@ def test_member_signs_in_and_reads_accounts_loan_and_statement_at_390px(browser_
     page.click("header .lang button")  # to Hindi
     page.wait_for_selector("html[lang=hi]")
     assert "साइन-इन डिवाइस" in page.inner_text("main")
-    _no_horizontal_scroll(page)
+    assert_no_horizontal_scroll(page)
     _shot(page, "devices-hi-390")
     page.goto(f"{base}/portal/home")
     _shot(page, "dashboard-hi-390")

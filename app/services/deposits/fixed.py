@@ -38,6 +38,7 @@ from app.settings import setting
 
 from . import accounts as deposits
 from . import catalogue, interest, kinds, tds
+from .accrual import post_accrual
 from .fd_terms import (  # noqa: F401  (re-exported: screens and tests use fixed.X)
     PAYOUT_LABELS,
     FdAsk,
@@ -142,18 +143,7 @@ def accrue_interest(month_end: date) -> int:
             da.accrued_paise = target
             count += 1
         da.accrued_through = month_end
-    if total:
-        ledger.post(
-            [Line.dr(coa.EXP_FD_INTEREST, total), Line.cr(coa.INTEREST_PAYABLE_FD, total)],
-            kind="interest",
-            narration=f"FD interest accrued to {month_end:%d-%m-%Y} ({count} deposits)",
-            options=ledger.PostOptions(
-                channel="system",
-                value_date=min(month_end, on),
-                allow_backdate=month_end < on,
-            ),
-        )
-    audit.record("fd.accrued", "deposits", month_end.isoformat(), after={"total_paise": total, "deposits": count})
+    post_accrual("fd", (coa.EXP_FD_INTEREST, coa.INTEREST_PAYABLE_FD), total, count, month_end, on)
     return total
 
 

@@ -35,6 +35,7 @@ from app.settings import setting
 
 from . import accounts as deposits
 from . import catalogue, interest, kinds, tds
+from .accrual import post_accrual
 from .kinds import NewDeposit, Opening, Quote
 from .rd_instalments import (  # noqa: F401  (re-exported: screens and tests use recurring.X)
     RdTerms,
@@ -197,18 +198,7 @@ def accrue_interest(month_end: date) -> int:
             da.accrued_paise = target
             count += 1
         da.accrued_through = month_end
-    if total:
-        ledger.post(
-            [Line.dr(coa.EXP_RD_INTEREST, total), Line.cr(coa.INTEREST_PAYABLE_RD, total)],
-            kind="interest",
-            narration=f"RD interest accrued to {month_end:%d-%m-%Y} ({count} deposits)",
-            options=ledger.PostOptions(
-                channel="system",
-                value_date=min(month_end, on),
-                allow_backdate=month_end < on,
-            ),
-        )
-    audit.record("rd.accrued", "deposits", month_end.isoformat(), after={"total_paise": total, "deposits": count})
+    post_accrual("rd", (coa.EXP_RD_INTEREST, coa.INTEREST_PAYABLE_RD), total, count, month_end, on)
     return total
 
 
@@ -427,6 +417,7 @@ def close(
 
 
 # ---------------------------------------------------------------- the recurring-deposit kind
+
 
 def _longest() -> int:
     return int(setting("RD_MAX_MONTHS"))
