@@ -140,7 +140,9 @@ class ProductionConfig(Config):
             raise RuntimeError("LOOKUP_HASH_KEY must not be the development key")
         anchor_key = os.environ.get("AUDIT_ANCHOR_KEY", "")
         if anchor_key == DEV_ANCHOR_KEY or len(anchor_key) < 32:
-            raise RuntimeError("AUDIT_ANCHOR_KEY must be a random value of at least 32 characters, kept out of the database")
+            raise RuntimeError(
+                "AUDIT_ANCHOR_KEY must be a random value of at least 32 characters, kept out of the database"
+            )
         if not os.environ["DATABASE_URL"].startswith("postgresql"):
             raise RuntimeError("Production requires a PostgreSQL DATABASE_URL")
 

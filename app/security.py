@@ -56,9 +56,11 @@ RAZORPAY_CHECKOUT = "https://checkout.razorpay.com"
 
 def checkout_csp(app: Flask) -> str:
     """The policy of the payment checkout page only: Razorpay's checkout.js and its frames allowed."""
-    return build_csp(app, extra_script=RAZORPAY_CHECKOUT).replace(
-        "default-src 'self'", f"default-src 'self'; frame-src {RAZORPAY_CHECKOUT} https://api.razorpay.com"
-    ).replace("connect-src 'self'", "connect-src 'self' https://lumberjack.razorpay.com https://api.razorpay.com")
+    return (
+        build_csp(app, extra_script=RAZORPAY_CHECKOUT)
+        .replace("default-src 'self'", f"default-src 'self'; frame-src {RAZORPAY_CHECKOUT} https://api.razorpay.com")
+        .replace("connect-src 'self'", "connect-src 'self' https://lumberjack.razorpay.com https://api.razorpay.com")
+    )
 
 
 def init_security(app: Flask) -> None:

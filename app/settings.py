@@ -77,9 +77,7 @@ _DECLARED: tuple[Setting, ...] = (
         "longest lock: each failure past LOGIN_MAX_FAILURES (also while locked) doubles the next one up to this",
     ),
     Setting("PASSWORD_MIN_LENGTH", int, 10, "shortest staff password", env=False),
-    Setting(
-        "RATELIMIT_LOGIN", str, "20 per minute;200 per hour", "rate limit of the password step, per IP address"
-    ),
+    Setting("RATELIMIT_LOGIN", str, "20 per minute;200 per hour", "rate limit of the password step, per IP address"),
     Setting("RATELIMIT_OTP", str, "10 per minute", "rate limit of second-factor codes (web TOTP, API /auth/otp)"),
     Setting("RATELIMIT_REGISTER", str, "10 per hour", "rate limit of member self-registration"),
     Setting("JWT_ACCESS_TTL_SECONDS", int, 15 * 60, "API access-token lifetime"),
@@ -99,7 +97,9 @@ _DECLARED: tuple[Setting, ...] = (
     Setting("MEMBER_OTP_MAX_PER_HOUR", int, 6, "codes sent to one member per hour"),
     Setting("MEMBER_PASSWORD_MIN_LENGTH", int, 8, "shortest member password"),
     Setting("MEMBER_OTP_RESEND_SECONDS", int, 30, "resend cool-down of a member's one-time code"),
-    Setting("RATELIMIT_PORTAL", str, "30 per minute", "rate limit of each member portal sign-in, activation and code step"),
+    Setting(
+        "RATELIMIT_PORTAL", str, "30 per minute", "rate limit of each member portal sign-in, activation and code step"
+    ),
     Setting("PORTAL_TRANSFER_OTP_PAISE", int, 25_000_00, "member transfers above this need a one-time code"),
     Setting("PORTAL_LANGUAGES", str, "en,hi", "member portal languages (each needs a catalogue in app/translations)"),
     Setting("STATEMENT_MAX_DAYS", int, 366, "longest period of one PDF statement, days"),
@@ -178,9 +178,13 @@ _DECLARED: tuple[Setting, ...] = (
     Setting("MIN_SHARES", int, 10, "minimum holding for membership"),
     Setting("MEMBERSHIP_FEE_PAISE", int, 100_00, "admission fee"),
     # Year-end appropriation and dividend
-    Setting("STATUTORY_RESERVE_MIN_PCT", Decimal, Decimal("25"), "least share of net profit to the statutory reserve, %"),
+    Setting(
+        "STATUTORY_RESERVE_MIN_PCT", Decimal, Decimal("25"), "least share of net profit to the statutory reserve, %"
+    ),
     Setting("DIVIDEND_MAX_RATE_PCT", Decimal, Decimal("15"), "highest dividend on paid-up share capital, % a year"),
-    Setting("YEAR_END_FUNDS", str, "3200:25,3303:1", "proposed appropriation: GL code:% of net profit, comma-separated"),
+    Setting(
+        "YEAR_END_FUNDS", str, "3200:25,3303:1", "proposed appropriation: GL code:% of net profit, comma-separated"
+    ),
     Setting("DIVIDEND_PRO_RATA", bool, True, "dividend pro-rated by the whole months each share was held"),
     Setting("DIVIDEND_MODE", str, "sb", "dividend credited to the member's 'sb' account, or held 'payable'"),
     # ---------------------------------------------------------------- loans: provisions, security, exposure
@@ -191,7 +195,9 @@ _DECLARED: tuple[Setting, ...] = (
     Setting("PROVISION_D3_BP", int, 10000, "provision on doubtful D3 (secured), basis points"),
     Setting("PROVISION_DOUBTFUL_UNSECURED_BP", int, 10000, "provision on doubtful unsecured loans, basis points"),
     Setting("PROVISION_LOSS_BP", int, 10000, "provision on loss assets, basis points"),
-    Setting("GOLD_LTV_BANDS", str, "25000000:8500,50000000:8000,:7500", "gold LTV: borrower's total up to paise:bp, ..."),
+    Setting(
+        "GOLD_LTV_BANDS", str, "25000000:8500,50000000:8000,:7500", "gold LTV: borrower's total up to paise:bp, ..."
+    ),
     Setting("DEPOSIT_LIEN_MAX_BP", int, 9000, "loan against a deposit: at most this share of its balance, bp"),
     Setting("LOAN_SHARE_MULTIPLE", int, 20, "personal loans at most this multiple of the member's share capital"),
     Setting("GUARANTOR_MAX_GUARANTEES", int, 3, "live loans one member may guarantee at a time"),
@@ -205,7 +211,9 @@ _DECLARED: tuple[Setting, ...] = (
     Setting("PAYOUT_DAILY_LIMIT_PAISE", int, 2_00_000_00, "payouts per member per day at most this much"),
     Setting("PAYOUT_APPROVAL_PAISE", int, 1_00_000_00, "staff payouts above this go to maker-checker"),
     Setting("BENEFICIARY_COOLING_HOURS", int, 24, "hours after a new beneficiary before a large first payout"),
-    Setting("BENEFICIARY_COOLING_PAISE", int, 10_000_00, "a payout above this to a beneficiary still cooling is refused"),
+    Setting(
+        "BENEFICIARY_COOLING_PAISE", int, 10_000_00, "a payout above this to a beneficiary still cooling is refused"
+    ),
     Setting("PAYMENT_STUCK_MINUTES", int, 30, "reconciliation settles orders and payouts older than this"),
 )
 

@@ -8,7 +8,6 @@ from app.models.deposits import DepositAccount, DepositProduct  # noqa: F401  (a
 from app.models.eod import EodChunk, EodRun, EodStepRun, Holiday  # noqa: F401
 from app.models.ledger import Account, GLAccount, GLDailyBalance, JournalEntry, JournalLine
 from app.models.loans import Loan, LoanProduct  # noqa: F401  (all loan tables)
-from app.models.portal import MemberPreference, MemberSession, StatementFile  # noqa: F401
 from app.models.members import (
     KycDocument,
     Member,
@@ -20,6 +19,7 @@ from app.models.members import (
 )
 from app.models.numbering import Counter
 from app.models.payments import Beneficiary, Payment, PaymentEvent, Payout  # noqa: F401
+from app.models.portal import MemberPreference, MemberSession, StatementFile  # noqa: F401
 from app.models.reports import DividendLine, YearEndRun  # noqa: F401
 from app.models.users import ROLES, Branch, RecoveryCode, StaffUser
 

@@ -24,7 +24,9 @@ class ApprovalRequest(db.Model):
     entity_type: Mapped[str | None] = mapped_column(String(40))
     entity_id: Mapped[str | None] = mapped_column(String(64))
     amount_paise: Mapped[int | None] = mapped_column(db.BigInteger)
-    maker_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))  # None: asked by a member (payload names them)
+    maker_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id")
+    )  # None: asked by a member (payload names them)
     checker_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -65,5 +65,3 @@ def ready_member(clerk, manager, n: int = 1, **overrides) -> Member:
     kyc.approve(member, checker=manager)
     uow.commit()
     return member
-
-

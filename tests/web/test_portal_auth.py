@@ -14,8 +14,13 @@ from app.services.access import staff_auth
 from app.services.common import uow
 from tests.conftest import login_as
 from tests.factories import make_member
-from tests.integration.portal.helpers import PASSWORD, last_code, member_with_login, sign_in
-from tests.integration.portal.helpers import sms_fixture  # noqa: F401  (the "sms" fixture)
+from tests.integration.portal.helpers import (
+    PASSWORD,
+    last_code,
+    member_with_login,
+    sign_in,
+    sms_fixture,  # noqa: F401  (the "sms" fixture)
+)
 
 
 def test_sign_in_with_password_then_code_records_the_device(client, sms):

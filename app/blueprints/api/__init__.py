@@ -7,8 +7,15 @@ from app.extensions import csrf
 bp = Blueprint("api", __name__)
 csrf.exempt(bp)
 
-from app.blueprints.api import accounts, calculators, counter, ledger, members, routes  # noqa: F401
-from app.blueprints.api import reports  # noqa: F401
-from app.blueprints.api import loans  # noqa: F401
-from app.blueprints.api import me  # noqa: F401
-from app.blueprints.api import payments  # noqa: F401
+from app.blueprints.api import (  # noqa: F401
+    accounts,
+    calculators,
+    counter,
+    ledger,
+    loans,
+    me,
+    members,
+    payments,
+    reports,
+    routes,
+)

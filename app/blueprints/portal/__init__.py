@@ -19,5 +19,9 @@ def _setup(state) -> None:
     state.app.context_processor(template_globals)
 
 
-from app.blueprints.portal import auth_routes, loan_routes, routes  # noqa: F401
-from app.blueprints.portal import pay_routes  # noqa: F401
+from app.blueprints.portal import (  # noqa: F401
+    auth_routes,
+    loan_routes,
+    pay_routes,
+    routes,
+)

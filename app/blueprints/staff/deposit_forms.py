@@ -25,7 +25,6 @@ STATUS_CHOICES = [
 ]
 
 
-
 class OpenForm(FlaskForm):
     member_no = StringField("Member number", validators=[Length(max=20)], render_kw={"autocomplete": "off"})
     kind = SelectField("Account type", choices=select_choices(KIND_CHOICES), default="savings")
@@ -122,8 +121,4 @@ class TdsFormForm(FlaskForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         age = int(setting("SENIOR_CITIZEN_AGE"))
-        self.form.choices = select_choices(
-            [("15G", f"Form 15G (below {age})"), ("15H", f"Form 15H ({age} and above)")]
-        )
-
-
+        self.form.choices = select_choices([("15G", f"Form 15G (below {age})"), ("15H", f"Form 15H ({age} and above)")])

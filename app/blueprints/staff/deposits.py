@@ -53,6 +53,7 @@ navigation.add(NavItem("Deposit accounts", "staff.deposit_accounts", "accounts.v
 navigation.add(NavItem("Deposit products", "staff.deposit_products", "products.manage"), before="ledger.index")
 navigation.add(NavItem("TDS (194A)", "staff.tds_register", "reports.view"), before="ledger.index")
 
+
 def _date_arg(name: str) -> date | None:
     raw = (request.values.get(name) or "").strip()
     try:
@@ -602,7 +603,9 @@ def deposit_product_rates(code: str):
     try:
         rows = deposits.parse_rate_card_text(product.kind, form.rates.data or "")
         req = deposits.submit_product_change(
-            "rates", {"product_id": product.id, "rates": rows, "effective_from": form.effective_from.data}, maker=current_staff()
+            "rates",
+            {"product_id": product.id, "rates": rows, "effective_from": form.effective_from.data},
+            maker=current_staff(),
         )
     except DomainError as exc:
         db.session.rollback()

@@ -31,6 +31,7 @@ STATES = [
     "Dadra and Nagar Haveli and Daman and Diu", "Delhi", "Jammu and Kashmir", "Ladakh", "Lakshadweep", "Puducherry",
 ]  # fmt: skip
 
+
 def choices_of(values: tuple[str, ...] | list[str], blank: str | None = None) -> list[SelectChoice]:
     out = [(x, x.replace("_", " ").title()) for x in values]
     return select_choices([("", blank), *out] if blank is not None else out)
@@ -138,5 +139,3 @@ class TransferForm(FlaskForm):
     shares = StringField("Shares to transfer", render_kw={"inputmode": "numeric"})
     reason = TextAreaField("Reason", validators=[Length(max=200)])
     close_membership = BooleanField("Close the transferor's membership (all shares go; becomes resigned)")
-
-

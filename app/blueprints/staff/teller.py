@@ -233,7 +233,9 @@ def teller_drawer_open():
         return redirect(url_for("staff.teller_drawer"))
     if form.validate_on_submit():
         try:
-            drawer = teller.open_drawer(me, parse_amount_field(form.opening_float.data, "opening_float", allow_zero=True))
+            drawer = teller.open_drawer(
+                me, parse_amount_field(form.opening_float.data, "opening_float", allow_zero=True)
+            )
         except DomainError as exc:
             db.session.rollback()
             apply_domain_error(form, exc)
@@ -271,7 +273,9 @@ def teller_drawer_vault():
         try:
             if drawer is None:
                 _no_drawer()
-            entry = teller.vault_transfer(drawer, parse_amount_field(form.amount.data), direction=form.direction.data, cashier=me)
+            entry = teller.vault_transfer(
+                drawer, parse_amount_field(form.amount.data), direction=form.direction.data, cashier=me
+            )
         except DomainError as exc:
             db.session.rollback()
             apply_domain_error(form, exc)

@@ -473,7 +473,6 @@ def _drawers_settled(on: date) -> list[str]:
     ]
 
 
-
 approvals.register(
     DIFFERENCE_KIND, label="Cash drawer shortage/excess", permission="teller.approve", execute=_execute_difference
 )

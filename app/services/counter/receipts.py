@@ -293,5 +293,3 @@ def cash_day_totals(on: date) -> dict[str, int]:
     for direction, amount in rows:
         totals[direction] = int(amount or 0)
     return totals
-
-

@@ -135,7 +135,9 @@ class CashResult:
         return self.approval is not None and self.entry is None
 
 
-def _register(entry: JournalEntry, drawer: TellerDrawer, ticket: Ticket, proof: tuple[str, str | None]) -> CashTransaction:
+def _register(
+    entry: JournalEntry, drawer: TellerDrawer, ticket: Ticket, proof: tuple[str, str | None]
+) -> CashTransaction:
     txn = CashTransaction(
         entry_id=entry.id,
         drawer_id=drawer.id,

@@ -303,7 +303,6 @@ def is_senior(member: Member, on: date) -> bool:
 # ---------------------------------------------------------------- product changes (maker-checker)
 
 
-
 def _check_new_product(data: dict[str, Any]) -> dict[str, Any]:
     code = (data.get("code") or "").strip().upper()
     if not _CODE.match(code):

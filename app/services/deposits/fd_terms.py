@@ -162,5 +162,3 @@ def maturity_value(da: DepositAccount) -> interest.FdResult:
     last = [p for p in schedule(da) if p.due_date == da.maturity_date]
     final = last[0].interest_paise if last else 0
     return interest.FdResult(da.maturity_date, final, da.principal_paise + final)  # type: ignore[arg-type]
-
-

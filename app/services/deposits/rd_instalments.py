@@ -54,7 +54,10 @@ def terms_for(product, member: Member, installment_paise: int, months: int, star
     """Validate an RD against its product; rate from the band for ``months`` (+ senior extra)."""
     if isinstance(months, bool) or not isinstance(months, int) or months <= 0:
         raise ValidationError("Give the RD tenure in whole months.", field="months")
-    low, high = int(product.setting("min_months", setting("RD_MIN_MONTHS"))), int(product.setting("max_months", setting("RD_MAX_MONTHS")))
+    low, high = (
+        int(product.setting("min_months", setting("RD_MIN_MONTHS"))),
+        int(product.setting("max_months", setting("RD_MAX_MONTHS"))),
+    )
     band = catalogue.rd_band(product, start, months)
     if not low <= months <= high or band is None:
         raise ValidationError(
@@ -182,5 +185,3 @@ def record_instalment(account: Account, amount_paise: int, entry: JournalEntry) 
     )
     db.session.flush()
     return rows
-
-
