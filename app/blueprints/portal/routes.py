@@ -293,14 +293,22 @@ def transfer() -> Response:
     )
 
 
+def _pending(key: str) -> dict | None:
+    """The step waiting for its SMS code in the session, or None (dropped) when absent or stale."""
+    pending = session.get(key)
+    if not isinstance(pending, dict) or time.time() - float(pending.get("at", 0)) > PENDING_SECONDS:
+        session.pop(key, None)
+        return None
+    return pending
+
+
 @bp.route("/transfer/confirm", methods=["GET", "POST"])
 @member_required
 @limiter.limit(portal_limit, methods=["POST"])
 def transfer_confirm() -> Response:
     """The SMS code for a transfer above PORTAL_TRANSFER_OTP_PAISE."""
-    pending = session.get(TRANSFER_KEY)
-    if not isinstance(pending, dict) or time.time() - float(pending.get("at", 0)) > PENDING_SECONDS:
-        session.pop(TRANSFER_KEY, None)
+    pending = _pending(TRANSFER_KEY)
+    if pending is None:
         flash(_("Please start the transfer again."), "warning")
         return redirect(url_for("portal.transfer"))
     form = CodeForm()
@@ -369,9 +377,8 @@ def contact_change() -> Response:
 @member_required
 @limiter.limit(portal_limit)
 def contact_confirm() -> Response:
-    pending = session.get(CONTACT_KEY)
-    if not isinstance(pending, dict) or time.time() - float(pending.get("at", 0)) > PENDING_SECONDS:
-        session.pop(CONTACT_KEY, None)
+    pending = _pending(CONTACT_KEY)
+    if pending is None:
         flash(_("Please ask for the change again."), "warning")
         return redirect(url_for("portal.profile"))
     form = CodeForm()
