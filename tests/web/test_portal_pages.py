@@ -196,8 +196,10 @@ def test_transfer_bad_input_changes_nothing(client, sunita):
         data={"from_account": sb.account_no, "to_account": target.account_no, "amount": "200000"},
     )  # above the threshold: a code first; above the balance: refused when it posts
     assert huge.status_code == 302
-    refused = client.post("/portal/transfer/confirm", data={"code": last_code("9812345678")}, follow_redirects=True)
-    assert "Transfer done" not in refused.get_data(as_text=True)
+    refused = client.post("/portal/transfer/confirm", data={"code": last_code("9812345678")})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "Transfer done" not in page and '="None"' not in page
+    assert "can pay out at most" in page and 'value="200000.00"' in page  # the refusal, on the form as filled in
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(JournalEntry)) == count
 

@@ -219,8 +219,18 @@ def statement_download(token: str) -> Response:
 # ---------------------------------------------------------------- transfers
 
 
-def _transfer_form() -> TransferForm:
-    form = TransferForm()
+def _transfer_form(pending: dict | None = None) -> TransferForm:
+    """The transfer form: from the request, or refilled from a pending transfer that was refused."""
+    if pending is None:
+        form = TransferForm()
+    else:
+        data = {
+            "from_account": pending["from"],
+            "to_account": pending["to"],
+            "amount": f"{money.from_paise(int(pending['amount'])):.2f}",
+            "narration": pending.get("narration") or "",
+        }
+        form = TransferForm(formdata=None, data=data)
     own = [
         a for a in access.visible_accounts(current_user, kinds=("savings",)) if a.member_id == current_user.member_id
     ]
@@ -244,11 +254,21 @@ def _post_transfer(pending: dict) -> Response:
         )
     except DomainError as exc:
         session.pop(TRANSFER_KEY, None)
-        flash(translate(exc.message), "danger")
-        return redirect(url_for("portal.transfer"))
+        return _transfer_page(_refused_form(pending, exc), status=422)
     uow.commit()
     session.pop(TRANSFER_KEY, None)
     return render("portal/transfer_done.html", result=result)
+
+
+def _refused_form(pending: dict, exc: DomainError) -> TransferForm:
+    """The form as the member filled it, with the posting's refusal on it (nothing was posted)."""
+    form = _transfer_form(pending)
+    apply_domain_error(form, _translated(exc))
+    return form
+
+
+def _transfer_page(form: TransferForm, *, status: int) -> Response:
+    return render("portal/transfer.html", form=form, threshold=int(setting("PORTAL_TRANSFER_OTP_PAISE")), status=status)
 
 
 @bp.route("/transfer", methods=["GET", "POST"])
@@ -284,13 +304,7 @@ def transfer() -> Response:
             apply_domain_error(form, _translated(exc))
         else:
             return _post_transfer(pending)
-    status = 422 if request.method == "POST" else 200
-    return render(
-        "portal/transfer.html",
-        form=form,
-        threshold=int(setting("PORTAL_TRANSFER_OTP_PAISE")),
-        status=status,
-    )
+    return _transfer_page(form, status=422 if request.method == "POST" else 200)
 
 
 def _pending(key: str) -> dict | None:
