@@ -69,6 +69,9 @@ def test_accounts_list_and_account_page_with_load_more_and_date_filter(client, s
     partial = more.get_data(as_text=True)
     assert more.status_code == 200 and "<html" not in partial and "Cash deposit no 4<" in partial
     assert "Cash deposit no 24<" not in partial and "HX-Request" in more.headers["Vary"]
+    plain = client.get(f"/portal/accounts/{sb.account_no}?page=2").get_data(as_text=True)  # "load more" without JS
+    assert "<html" in plain and "Cash deposit no 4<" in plain and "Cash deposit no 24<" not in plain
+    assert f'href="/portal/accounts/{sb.account_no}?page=1"' in plain and "Newer transactions" in plain
     # the date filter: nothing after the business date
     later = (BUSINESS_DATE + timedelta(days=1)).isoformat()
     filtered = client.get(
