@@ -136,6 +136,7 @@ def test_devices_and_sign_out_the_others(client, app, sms):
     sign_in(client, "9855555555")
     page = client.get("/portal/devices")
     assert page.status_code == 200 and "This device" in page.get_data(as_text=True)
+    assert " IST" in page.get_data(as_text=True) and " UTC" not in page.get_data(as_text=True)  # members' times in IST
     partial = client.post("/portal/devices/sign-out-others", headers={"HX-Request": "true"})
     text = partial.get_data(as_text=True)
     assert partial.status_code == 200 and 'id="devices"' in text and "<html" not in text
