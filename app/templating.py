@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from flask import Flask
@@ -24,6 +24,11 @@ def ist(value: datetime | date | None, fmt: str = "%d-%m-%Y %H:%M") -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return f"{value.astimezone(IST).strftime(fmt)} IST"
+
+
+def ist_day_start(day: date) -> datetime:
+    """The UTC instant at which a calendar day begins in India (staff filter by IST days)."""
+    return datetime.combine(day, time.min, IST).astimezone(UTC)
 
 
 ACRONYMS = {"id": "ID", "kyc": "KYC", "pan": "PAN", "ip": "IP", "tds": "TDS", "emi": "EMI", "fd": "FD", "rd": "RD"}

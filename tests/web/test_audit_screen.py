@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 
 import pytest
 
 from app.extensions import db
 from app.services.common import Actor, acting_as, audit, uow
+from app.templating import IST
 
 HX = {"HX-Request": "true"}
 KIRAN = Actor(type="staff", id=101, name="kiran", role="cashier", ip="10.0.0.5")
@@ -16,7 +17,8 @@ MEENA = Actor(type="staff", id=102, name="meena", role="clerk", ip="10.0.0.6")
 
 
 def _at(day: str, clock: str = "10:00:00") -> datetime:
-    return datetime.fromisoformat(f"{day}T{clock}").replace(tzinfo=UTC)
+    """A moment on the clock in India: staff filter and read the log by IST days."""
+    return datetime.fromisoformat(f"{day}T{clock}").replace(tzinfo=IST)
 
 
 def add(actor: Actor, action: str, entity_type: str, entity_id: str, when: datetime) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from flask import Response, flash, redirect, request, url_for
 from flask_login import current_user
@@ -15,14 +15,13 @@ from app.blueprints.staff import bp
 from app.blueprints.staff.forms import UserForm
 from app.extensions import db
 from app.models.audit import AuditLog
-from app.models.base import UTC
 from app.models.users import StaffUser
 from app.pagination import paginate
 from app.permissions import permission_required
 from app.services import reports
 from app.services.access import staff_auth
 from app.services.common import DomainError, uow
-from app.templating import audit_fields, ist
+from app.templating import audit_fields, ist, ist_day_start
 from app.web import apply_domain_error, render, toast
 
 
@@ -160,9 +159,9 @@ def audit_log():
     if start and end and start > end:
         errors.append("The From date is after the To date, so nothing can match.")
     if start:
-        stmt = stmt.where(AuditLog.occurred_at >= datetime.combine(start, time.min, UTC))
+        stmt = stmt.where(AuditLog.occurred_at >= ist_day_start(start))
     if end:
-        stmt = stmt.where(AuditLog.occurred_at < datetime.combine(end + timedelta(days=1), time.min, UTC))
+        stmt = stmt.where(AuditLog.occurred_at < ist_day_start(end + timedelta(days=1)))
     if args.get("format") == "csv":
         response = Response("".join(_audit_csv(db.session.scalars(stmt.limit(AUDIT_CSV_LIMIT)))), mimetype="text/csv")
         response.headers["Content-Disposition"] = 'attachment; filename="audit-log.csv"'
