@@ -1,6 +1,7 @@
 """Loan screens: application form with live preview, inline sanction (HTMX fragment), loan page,
 repayment form, statement (HTML, CSV, print), demand, overdue, NPA, products with maker-checker, CLI."""
 
+import re
 from datetime import date
 
 import pytest
@@ -83,7 +84,11 @@ def test_loan_page_takes_a_repayment_and_shows_statement_csv_and_print(lbooks, c
         and csv.headers["Content-Type"].startswith("text/csv")
         and ",4000.00,96000.00" in csv.get_data(as_text=True)
     )
-    assert "Loan statement" in client.get(f"/loans/{loan.loan_no}/statement?print=1").get_data(as_text=True)
+    printed = client.get(f"/loans/{loan.loan_no}/statement?print=1").get_data(as_text=True)
+    assert "Loan statement" in printed and "how they were applied" in printed
+    row = re.search(r"<td class=\"num\">₹5,000.00</td><td class=\"num\">(.*?)</td><td class=\"num\">(.*?)</td>"
+                    r"<td class=\"num\">(.*?)</td>", printed)  # fmt: skip
+    assert row is not None and row.groups() == ("₹0.00", "₹1,000.00", "₹4,000.00")  # penal, interest, principal
     quote = client.get(f"/loans/{loan.loan_no}/quote", headers=HX)
     assert "Foreclosure today" in quote.get_data(as_text=True)
 

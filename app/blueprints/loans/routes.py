@@ -372,7 +372,13 @@ def statement(loan_no: str) -> Response:
         response.headers["Content-Disposition"] = f'attachment; filename="{loan.loan_no}-statement.csv"'
         return response
     template = "loans/statement_print.html" if request.args.get("print") else "loans/statement.html"
-    return render(template, loan=loan, stmt=loans.reads.statement(loan), s=loans.summary(loan))
+    return render(
+        template,
+        loan=loan,
+        stmt=loans.reads.statement(loan),
+        receipts=loans.reads.receipts(loan),
+        s=loans.summary(loan),
+    )
 
 
 # ---------------------------------------------------------------- registers

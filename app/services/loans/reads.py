@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models.ledger import Account
-from app.models.loans import NPA_CLASSES, Loan, LoanCharge, LoanClassification, LoanScheduleRow
+from app.models.loans import NPA_CLASSES, Loan, LoanCharge, LoanClassification, LoanEvent, LoanScheduleRow
 from app.models.members import Member
 from app.services.deposits import passbook
 from app.services.ledger import calendar
@@ -144,3 +144,29 @@ def statement(loan: Loan, start: date | None = None, end: date | None = None, *,
 def statement_csv(loan: Loan) -> str:
     stmt = statement(loan, per_page=passbook.MAX_PER_PAGE)
     return passbook.csv_text(stmt) if stmt is not None else ""
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """One repayment as it was applied: the amount, and its penal / interest / principal parts."""
+
+    business_date: date | None
+    entry_no: str
+    amount_paise: int
+    penal_paise: int
+    interest_paise: int
+    principal_paise: int
+
+
+def receipts(loan: Loan) -> list[Receipt]:
+    """Every repayment of the loan with its split (the loan account itself carries principal only)."""
+    rows = db.session.scalars(
+        select(LoanEvent).where(LoanEvent.loan_id == loan.id, LoanEvent.kind == "repayment").order_by(LoanEvent.id)
+    )
+    found = []
+    for ev in rows:
+        data = ev.data or {}
+        entry_no = f"JE{ev.entry_id:08d}" if ev.entry_id else ""  # as the passbook numbers entries
+        found.append(Receipt(ev.business_date, entry_no, int(ev.amount_paise or 0), int(data.get("penal_paise", 0)),
+                             int(data.get("interest_paise", 0)), int(data.get("principal_paise", 0))))  # fmt: skip
+    return found
