@@ -14,7 +14,7 @@ from app.services import ledger, payments
 from app.services.access import member_auth
 from app.services.common import uow
 from tests.integration.payments.helpers import member_with_loan
-from tests.integration.portal.helpers import PASSWORD, sign_in, sms_fixture  # noqa: F401  (the "sms" fixture)
+from tests.integration.portal.helpers import PASSWORD, last_code, sign_in, sms_fixture  # noqa: F401  (the "sms" fixture)
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ def test_another_members_loan_and_payment_are_404(client, borrower_in_portal):
 
 
 def test_send_money_debits_once_and_shows_processing(client, borrower_in_portal):
-    _m, sb, _loan = borrower_in_portal
+    m, sb, _loan = borrower_in_portal
     db.session.refresh(sb)
     balance = sb.balance_paise
     page = client.get("/portal/send-money")
@@ -73,6 +73,14 @@ def test_send_money_debits_once_and_shows_processing(client, borrower_in_portal)
     assert bad.status_code == 422 and "9 to 18 digits" in bad.get_data(as_text=True)
     r = client.post("/portal/send-money", data={"from_account": sb.account_no, "mode": "IMPS", "name": "Ravi Kumar",
                                                 "account_number": "123456789012", "ifsc": "sbin0001234", "amount": "1,000"})  # fmt: skip
+    assert r.status_code == 302 and r.headers["Location"].endswith("/portal/send-money/confirm")
+    db.session.expire_all()
+    assert db.session.scalar(select(Payout)) is None  # nothing leaves before the SMS code
+    confirm = client.get("/portal/send-money/confirm").get_data(as_text=True)
+    assert "Ravi Kumar · 123456789012 · SBIN0001234 · IMPS" in confirm and "₹1,000.00" in confirm
+    wrong = client.post("/portal/send-money/confirm", data={"code": "000000"})
+    assert wrong.status_code == 422 and db.session.scalar(select(Payout)) is None
+    r = client.post("/portal/send-money/confirm", data={"code": last_code(m.mobile)})
     assert r.status_code == 302
     status = client.get(r.headers["Location"]).get_data(as_text=True)
     assert "Processing" in status and "₹1,000.00" in status
@@ -81,6 +89,22 @@ def test_send_money_debits_once_and_shows_processing(client, borrower_in_portal)
     assert (payout.status, payout.gateway_payout_id is not None) == ("processing", True)
     db.session.refresh(sb)
     assert sb.balance_paise == balance - 1000_00
+
+
+def test_send_money_refused_after_the_code_changes_nothing(client, borrower_in_portal):
+    m, sb, _loan = borrower_in_portal
+    db.session.refresh(sb)
+    balance = sb.balance_paise
+    too_much = f"{(balance + 100_00) // 100}"
+    r = client.post("/portal/send-money", data={"from_account": sb.account_no, "mode": "NEFT", "name": "Ravi Kumar",
+                                                "account_number": "123456789012", "ifsc": "SBIN0001234", "amount": too_much})  # fmt: skip
+    assert r.status_code == 302
+    refused = client.post("/portal/send-money/confirm", data={"code": last_code(m.mobile)})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "is a new payee" in page and 'value="Ravi Kumar"' in page
+    db.session.expire_all()
+    assert db.session.scalar(select(Payout)) is None and db.session.get(type(sb), sb.id).balance_paise == balance
+    assert client.get("/portal/send-money/confirm").status_code == 302  # the step is gone: start again
 
 
 def test_staff_list_history_resolve_payouts_and_reconcile(books, client, login):

@@ -10,22 +10,31 @@ app; it answers 404 in production.
 
 from __future__ import annotations
 
-from flask import Response, abort, current_app, flash, g, redirect, request, url_for
+import time
+
+from flask import Response, abort, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app import jobs
 from app.blueprints.portal import bp
+from app.blueprints.portal.forms import CodeForm
 from app.blueprints.portal.messages import amount_paise, translate
+from app.blueprints.portal.routes import pending_step
+from app.extensions import db
 from app.jobs import payments as payment_jobs
 from app.models.payments import PAYOUT_MODES
 from app.permissions import member_required
 from app.security import checkout_csp
 from app.services import access, loans, payments
-from app.services.common import DomainError, NotFound, uow
-from app.web import render
+from app.services.access import member_auth
+from app.services.common import DomainError, NotFound, notifications, uow
+from app.services.common import validators as v
+from app.web import apply_domain_error, render
 
 SB_KINDS = ("savings", "current")
+PAYOUT_KEY = "portal_payout"
+PAYOUT_FIELDS = ("from_account", "mode", "name", "account_number", "ifsc", "vpa", "amount", "narration")
 
 
 def _own_payment(payment_id: str):
@@ -121,34 +130,22 @@ def pay_sandbox(payment_id: str) -> Response:
     return redirect(url_for("portal.pay_checkout", payment_id=payment_id))
 
 
-@bp.route("/send-money", methods=["GET", "POST"])
-@member_required
-def send_money() -> Response:
+def _payout_request(form: dict) -> payments.PayoutRequest:
+    """The member's payout as asked, with the field checks that need no posting (ValidationError)."""
+    mode = form["mode"].upper()
+    ben = (
+        {"name": form["name"], "vpa": form["vpa"]}
+        if mode == "UPI"
+        else {"name": form["name"], "account_number": form["account_number"], "ifsc": form["ifsc"]}
+    )
+    payments.clean_beneficiary(mode, ben)
+    return payments.PayoutRequest(
+        form["from_account"], amount_paise(form["amount"]), mode, ben, form["narration"] or None
+    )
+
+
+def _send_page(form: dict, error: str | None) -> Response:
     accounts = [a for a in access.visible_accounts(current_user, kinds=SB_KINDS) if a.status == "active"]
-    form = {
-        k: (request.form.get(k) or "").strip()
-        for k in ("from_account", "mode", "name", "account_number", "ifsc", "vpa", "amount", "narration")
-    }
-    error = None
-    if request.method == "POST":
-        mode = form["mode"].upper()
-        ben = (
-            {"name": form["name"], "vpa": form["vpa"]}
-            if mode == "UPI"
-            else {"name": form["name"], "account_number": form["account_number"], "ifsc": form["ifsc"]}
-        )
-        try:
-            req = payments.PayoutRequest(
-                form["from_account"], amount_paise(form["amount"]), mode, ben, form["narration"] or None
-            )
-            payout = payments.create_payout(current_user, req)
-        except DomainError as exc:
-            error = translate(exc.message)
-        else:
-            uow.commit()
-            if payout.status == "queued":
-                jobs.enqueue(payment_jobs.send_payout, payout.id)  # after the commit: the debit is saved first
-            return redirect(url_for("portal.send_money_status", payout_id=payout.payout_id))
     return render(
         "portal/pay_send.html",
         accounts=accounts,
@@ -157,6 +154,65 @@ def send_money() -> Response:
         error=error,
         status=422 if error else 200,
     )
+
+
+@bp.route("/send-money", methods=["GET", "POST"])
+@member_required
+def send_money() -> Response:
+    """Money out of the society (NEFT, IMPS, UPI): checked here, then confirmed by an SMS code."""
+    form = {k: (request.form.get(k) or "").strip() for k in PAYOUT_FIELDS}
+    if request.method != "POST":
+        return _send_page(form, None)
+    try:
+        asked = _payout_request(form)
+        member_auth.issue_otp(current_user, "payout")
+    except DomainError as exc:
+        uow.commit()  # a refused code request is counted
+        return _send_page(form, translate(exc.message))
+    session[PAYOUT_KEY] = {"form": form, "amount_paise": asked.amount_paise, "at": time.time()}
+    uow.commit()
+    notifications.dispatch()
+    return redirect(url_for("portal.send_money_confirm"))
+
+
+@bp.route("/send-money/confirm", methods=["GET", "POST"])
+@member_required
+def send_money_confirm() -> Response:
+    """The SMS code for a payout; then the SB is debited and the payout queued."""
+    pending = pending_step(PAYOUT_KEY)
+    if pending is None:
+        flash(_("Please start the payment again."), "warning")
+        return redirect(url_for("portal.send_money"))
+    code = CodeForm()
+    if code.validate_on_submit():
+        try:
+            member_auth.check_code(current_user, "payout", code.code.data)
+        except DomainError as exc:
+            uow.commit()
+            apply_domain_error(code, exc)
+        else:
+            return _create_payout(pending["form"])
+    return render(
+        "portal/pay_confirm.html",
+        form=code,
+        pending=pending["form"],
+        amount=int(pending["amount_paise"]),
+        masked=v.mask_mobile(current_user.mobile),
+        status=422 if request.method == "POST" else 200,
+    )
+
+
+def _create_payout(form: dict) -> Response:
+    session.pop(PAYOUT_KEY, None)
+    try:
+        payout = payments.create_payout(current_user, _payout_request(form))
+    except DomainError as exc:
+        db.session.rollback()  # nothing of the refused payout stays (the member starts again with a new code)
+        return _send_page(form, translate(exc.message))
+    uow.commit()
+    if payout.status == "queued":
+        jobs.enqueue(payment_jobs.send_payout, payout.id)  # after the commit: the debit is saved first
+    return redirect(url_for("portal.send_money_status", payout_id=payout.payout_id))
 
 
 @bp.get("/send-money/<payout_id>")

@@ -307,7 +307,7 @@ def transfer() -> Response:
     return _transfer_page(form, status=422 if request.method == "POST" else 200)
 
 
-def _pending(key: str) -> dict | None:
+def pending_step(key: str) -> dict | None:
     """The step waiting for its SMS code in the session, or None (dropped) when absent or stale."""
     pending = session.get(key)
     if not isinstance(pending, dict) or time.time() - float(pending.get("at", 0)) > PENDING_SECONDS:
@@ -321,7 +321,7 @@ def _pending(key: str) -> dict | None:
 @limiter.limit(portal_limit, methods=["POST"])
 def transfer_confirm() -> Response:
     """The SMS code for a transfer above PORTAL_TRANSFER_OTP_PAISE."""
-    pending = _pending(TRANSFER_KEY)
+    pending = pending_step(TRANSFER_KEY)
     if pending is None:
         flash(_("Please start the transfer again."), "warning")
         return redirect(url_for("portal.transfer"))
@@ -391,7 +391,7 @@ def contact_change() -> Response:
 @member_required
 @limiter.limit(portal_limit)
 def contact_confirm() -> Response:
-    pending = _pending(CONTACT_KEY)
+    pending = pending_step(CONTACT_KEY)
     if pending is None:
         flash(_("Please ask for the change again."), "warning")
         return redirect(url_for("portal.profile"))

@@ -278,6 +278,7 @@ OTP_PURPOSE_TEXT = {
     "reset": "reset your password",
     "contact": "confirm your new contact details",
     "transfer": "confirm a transfer",
+    "payout": "confirm a payment to another bank",
 }
 
 
