@@ -173,12 +173,13 @@ def test_kyc_review_queue_inline_decisions_and_maker_refusal(app, client, make_u
 
     login_as(client, "manager_user", PASSWORD)
     queue = client.get("/staff/kyc").get_data(as_text=True)
-    assert member.name in queue and "Approve KYC" in queue
+    assert member.name in queue and "Verify all documents and approve" in queue  # every document still waits
     assert "You prepared this KYC" in queue  # shown for the manager's own registration
     for doc in kyc.current_documents(member):
         response = client.post(f"/staff/kyc/documents/{doc.id}/verify", data={"from": "queue"}, headers=HX)
         assert response.status_code == 200 and "Verified" in response.get_data(as_text=True)
         assert "toast" in response.headers["HX-Trigger"]
+    assert "Approve KYC" in response.get_data(as_text=True)  # all reviewed: the plain approval
     response = client.post(f"/staff/members/{member.member_no}/kyc/approve", data={"from": "queue"}, headers=HX)
     assert response.status_code == 200 and "KYC approved" in response.get_data(as_text=True)
     db.session.expire_all()
@@ -501,3 +502,22 @@ def test_member_search_by_aadhaar_tail_and_account_number_works_without_js(app, 
     for q in (member.aadhaar_last4, member.member_no, account.account_no.lower()):
         html = client.get(f"/staff/members?q={q}").get_data(as_text=True)  # a plain GET: Enter, no JS
         assert member.member_no in html, q
+
+
+def test_verify_all_documents_and_approve_in_one_step(app, client, make_user, books):
+    clerk = make_user("clerk")
+    make_user("manager")
+    member = members.register(member_data(3), by=clerk)
+    upload_all(member, clerk)
+    kyc.submit(member, by=clerk)
+    uow.commit()
+    login_as(client, "manager_user", PASSWORD)
+    one_by_one = client.post(f"/staff/members/{member.member_no}/kyc/approve", headers=HX)
+    assert "every document first" in one_by_one.headers["HX-Trigger"]  # without the ask: one by one
+    db.session.expire_all()
+    assert members.get(member.member_no).kyc_status == "submitted"
+    response = client.post(f"/staff/members/{member.member_no}/kyc/approve", data={"verify_pending": "1"}, headers=HX)
+    assert response.status_code == 200 and "KYC approved" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert members.get(member.member_no).kyc_status == "approved"
+    assert {d.status for d in kyc.current_documents(members.get(member.member_no))} == {"verified"}

@@ -526,10 +526,11 @@ def document_reject(doc_id: int) -> Response:
 @bp.post("/staff/members/<member_no>/kyc/approve")
 @permission_required("kyc.review")
 def kyc_approve(member_no: str) -> Response:
-    """Approve the KYC (a different officer from the maker)."""
+    """Approve the KYC (a different officer from the maker), verifying the pending documents when asked."""
     member = _member(member_no)
     try:
-        kyc.approve(member, checker=current_staff(), note=request.form.get("note"))
+        verify_all = request.form.get("verify_pending") == "1"  # "verify all documents and approve"
+        kyc.approve(member, checker=current_staff(), verify_pending=verify_all, note=request.form.get("note"))
     except DomainError as exc:
         db.session.rollback()
         return _after_review(member, exc.message, "error")
