@@ -1,6 +1,6 @@
 """The member portal in a real browser at 390 px: sign in with the demo member (password, then
 the SMS code), the dashboard, an account with "load more", a loan schedule, a statement PDF
-downloaded; no horizontal scroll on any page. Screenshots go to $PORTAL_SHOTS if set."""
+downloaded, money sent out with its SMS code; no horizontal scroll on any page. Screenshots go to $PORTAL_SHOTS if set."""
 
 from __future__ import annotations
 
@@ -79,6 +79,23 @@ def test_member_signs_in_and_reads_accounts_loan_and_statement_at_390px(browser_
     path = download.value.path()
     assert Path(path).read_bytes().startswith(b"%PDF")
     assert download.value.suggested_filename.startswith(f"statement-{savings}")
+
+    page.goto(f"{base}/portal/send-money")  # money out: checked, then confirmed by the SMS code
+    page.select_option("select[name=mode]", "IMPS")
+    page.fill("input[name=name]", "Ravi Kumar")
+    page.fill("input[name=account_number]", "123456789012")
+    page.fill("input[name=ifsc]", "SBIN0001234")
+    page.fill("input[name=amount]", "500")
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{base}/portal/send-money/confirm")
+    assert "Ravi Kumar · 123456789012 · SBIN0001234 · IMPS" in page.inner_text("main")
+    assert_no_horizontal_scroll(page)
+    _shot(page, "send-money-confirm-390")
+    page.fill("input[name=code]", last_code(mobile))
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{base}/portal/send-money/PO*")
+    assert "₹500.00" in page.inner_text("main")
+    _shot(page, "send-money-sent-390")
 
     page.goto(f"{base}/portal/devices")
     assert "This device" in page.inner_text("main")
