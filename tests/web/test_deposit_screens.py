@@ -275,3 +275,15 @@ def test_accounts_list_searches(deposit_products, client, login):
     open_sb(member(name="Vinod Kale"), 1_000_00)
     html = client.get("/staff/deposits?q=Sushila", headers=HX).get_data(as_text=True)
     assert a.account_no in html and "Vinod" not in html and "<html" not in html
+
+
+def test_status_panel_only_for_those_who_can_act(deposit_products, client, login):
+    login("manager")
+    acc = open_sb(member(), 5_000_00)
+    assert 'id="status-box"' in client.get(f"/staff/deposits/{acc.account_no}").get_data(as_text=True)
+    client.post("/auth/logout")
+    login("auditor")
+    page = client.get(f"/staff/deposits/{acc.account_no}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and acc.account_no in text
+    assert 'id="status-box"' not in text and "Close account" not in text  # no empty panel to read past
