@@ -121,6 +121,7 @@ def test_staff_list_history_resolve_payouts_and_reconcile(books, client, login):
     assert "<html" not in part.get_data(as_text=True) and payment.payment_id not in part.get_data(as_text=True)
     detail = client.get(f"/staff/payments/{payment.payment_id}").get_data(as_text=True)
     assert "mismatch" in detail and "webhook.mismatch" in detail and "₹400.00" in detail
+    assert " IST" in detail  # staff read event times in Indian time
     attention = client.get("/staff/payments-attention").get_data(as_text=True)
     event_id = int(re.search(r'id="event-(\d+)"', attention).group(1))
     empty = client.post(
