@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from xhtml2pdf import pisa
 
 from app import navigation
+from app.blueprints.printing import pdf_font, pdf_response
 from app.blueprints.reports import bp
 from app.blueprints.reports.forms import YearEndInput, default_year_end, read_date, read_period
 from app.extensions import db
@@ -45,26 +44,6 @@ def csv_response(filename: str, header: list[str], rows: Iterable[Iterable[Any]]
         writer.writerow([_csv_cell(v) for v in row])
     response = Response(buffer.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
-# A font with the rupee sign (U+20B9) for PDFs; xhtml2pdf's built-in Helvetica has none.
-PDF_FONTS = ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/TTF/DejaVuSans.ttf")
-
-
-def pdf_font() -> str | None:
-    """The first PDF font found on this machine (None: amounts print without the rupee sign's glyph)."""
-    return next((path for path in PDF_FONTS if os.path.exists(path)), None)
-
-
-def pdf_response(filename: str, html: str) -> Response:
-    """The print view rendered to PDF with xhtml2pdf."""
-    out = io.BytesIO()
-    result = pisa.CreatePDF(html, dest=out, encoding="utf-8")
-    if result.err:  # pragma: no cover - xhtml2pdf reports layout failures here
-        return Response("The PDF could not be produced.", status=500, mimetype="text/plain")
-    response = Response(out.getvalue(), mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
     return response
 
 
