@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Response, abort, flash, redirect, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 
 from app import navigation
 from app.auth_loader import current_staff
@@ -27,6 +27,7 @@ from app.blueprints.ledger.forms import (
     query_int,
     read_voucher,
 )
+from app.blueprints.printing import pdf_font, pdf_response
 from app.extensions import db
 from app.models.ledger import GLAccount
 from app.models.users import StaffUser
@@ -435,19 +436,27 @@ def daybook_csv():
 # ---------------------------------------------------------------- trial balance
 
 
-@bp.get("/trial-balance")
+def _printed(partial: str, title: str, fmt: str, filename: str, **context: Any) -> Response:
+    """The print view (``?print=1``) of a screen's partial, or the same rendered to PDF."""
+    html = render_template(
+        "reports/print.html", partial=partial, title=title, pdf=fmt == "pdf", pdf_font=pdf_font(), **context
+    )
+    if fmt == "pdf":
+        return pdf_response(filename, html)
+    return Response(html, mimetype="text/html")
+
+
+@bp.get("/trial-balance", defaults={"fmt": "html"})
+@bp.get("/trial-balance.pdf", defaults={"fmt": "pdf"})
 @permission_required("reports.view")
-def trial_balance():
+def trial_balance(fmt: str = "html"):
     """The trial balance as of a date: every GL with a balance, in debit and credit columns."""
     on, errors = _report_date(request.args)
-    return render(
-        "ledger/trial_balance.html",
-        "ledger/_trial_balance.html",
-        tb=None if errors else reports.trial_balance(on),
-        on=on,
-        errors=errors,
-        args=request.args,
-    )
+    context = {"tb": None if errors else reports.trial_balance(on), "on": on, "errors": errors, "args": request.args}
+    if fmt == "pdf" or request.args.get("print"):
+        title = f"Trial balance as of {on.strftime('%d-%m-%Y')}"
+        return _printed("ledger/_trial_balance.html", title, fmt, f"trial-balance-{on.isoformat()}.pdf", **context)
+    return render("ledger/trial_balance.html", "ledger/_trial_balance.html", **context)
 
 
 @bp.get("/trial-balance.csv")
