@@ -386,22 +386,29 @@ def _report_date(args: Mapping[str, str]) -> tuple[date, dict[str, list[str]]]:
     return on or reports.default_date(), errors
 
 
-@bp.get("/daybook")
+PRINT_MAX_ENTRIES = 5_000  # a printed day book holds the whole day up to this; the CSV has no cap
+
+
+@bp.get("/daybook", defaults={"fmt": "html"})
+@bp.get("/daybook.pdf", defaults={"fmt": "pdf"})
 @permission_required("reports.view")
-def daybook():
+def daybook(fmt: str = "html"):
     """The day book: every entry of a business date with its lines, totals and cash position."""
     on, errors = _report_date(request.args)
-    book = None if errors else reports.day_book(on, page=query_int(request.args, "page"))
-    return render(
-        "ledger/daybook.html",
-        "ledger/_daybook.html",
-        book=book,
-        on=on,
-        prev_day=on - timedelta(days=1),
-        next_day=on + timedelta(days=1),
-        errors=errors,
-        args=request.args,
-    )
+    printed = fmt == "pdf" or bool(request.args.get("print"))
+    book = None
+    if not errors:
+        book = (
+            reports.day_book(on, per_page=PRINT_MAX_ENTRIES)
+            if printed
+            else reports.day_book(on, page=query_int(request.args, "page"))
+        )
+    context = {"book": book, "on": on, "errors": errors, "args": request.args, "printed": printed,
+               "prev_day": on - timedelta(days=1), "next_day": on + timedelta(days=1)}  # fmt: skip
+    if printed:
+        title = f"Day book of {on.strftime('%d-%m-%Y')}"
+        return _printed("ledger/_daybook.html", title, fmt, f"daybook-{on.isoformat()}.pdf", **context)
+    return render("ledger/daybook.html", "ledger/_daybook.html", **context)
 
 
 @bp.get("/daybook.csv")
