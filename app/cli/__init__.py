@@ -2,7 +2,7 @@
 
 ``audit`` (flask audit verify / seal), ``users`` (flask create-user), ``demo`` (flask
 demo-seed), ``api`` (flask purge-api-records), ``ledger`` (flask ledger ...), ``deposits``
-(flask deposits ...), ``eod`` (flask eod ...). A new domain adds ``app/cli/<domain>.py`` with a
+(flask deposits ...), ``eod`` (flask eod ...), ``payments`` (flask payments reconcile). A new domain adds ``app/cli/<domain>.py`` with a
 ``register(app)`` function and one line in ``MODULES``.
 """
 
@@ -12,9 +12,9 @@ from typing import Any
 
 from flask import Flask
 
-from app.cli import api, audit, demo, deposits, eod, ledger, loans, users
+from app.cli import api, audit, demo, deposits, eod, ledger, loans, payments, users
 
-MODULES = (audit, users, demo, api, ledger, deposits, loans)
+MODULES = (audit, users, demo, api, ledger, deposits, loans, payments)
 GROUPS = (eod.eod_cli,)
 _EXTRA: list[Any] = []
 

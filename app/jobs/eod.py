@@ -136,9 +136,10 @@ def retry_failed(job_id: str) -> None:
 
 def schedule(scheduler) -> None:
     """Register the periodic jobs on an ``rq.cron.CronScheduler`` (worker.py cron)."""
-    from app.jobs import maintenance
+    from app.jobs import maintenance, payments
 
     hh, mm = str(setting("EOD_TIME")).split(":")
     scheduler.register(scheduled_day_end, "eod", cron=f"{int(mm)} {int(hh)} * * *", job_timeout=RUN_TIMEOUT)
     scheduler.register(maintenance.seal_audit, "default", interval=60)
     scheduler.register(maintenance.purge_api_records, "default", cron="15 3 * * *")
+    scheduler.register(payments.reconcile, "default", cron="30 2 * * *")  # gateway vs ledger, every night

@@ -18,6 +18,7 @@ def test_schedule_registers_the_day_end_at_eod_time(app):
     jobs = {job.func.__name__: job for job in scheduler.get_jobs()}
     assert jobs["scheduled_day_end"].cron == "45 21 * * *" and jobs["scheduled_day_end"].queue_name == "eod"
     assert jobs["seal_audit"].interval == 60  # the backstop sealer runs every minute (ADR 0014)
+    assert jobs["reconcile"].cron == "30 2 * * *" and jobs["reconcile"].queue_name == "default"
 
 
 def test_scheduled_day_end_runs_inline_and_says_when_no_day_is_open(books, app):

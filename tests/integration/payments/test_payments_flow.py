@@ -359,3 +359,18 @@ def test_large_staff_payout_waits_for_a_checker_then_is_debited_and_sent(app, gw
     db.session.refresh(sb)
     assert sb.balance_paise == balance - 1_20_000_00
     _verified()
+
+
+def test_cli_reconcile_prints_the_days_figures(app, client, gw):
+    m, sb, _loan = member_with_loan()
+    body = _order(
+        client, member_token(m), "cli-1", purpose="deposit", account_no=sb.account_no, amount="300"
+    ).get_json()
+    post_webhook(client, _captured_event(gw, body["gateway_order_id"]), event_id="evt_cli")
+    day = utcnow().date()
+    out = app.test_cli_runner().invoke(args=["payments", "reconcile", "--date", day.isoformat()])
+    assert out.exit_code == 0, out.output
+    assert "orders checked 0" in out.output
+    assert f"{day:%d-%m-%Y} collected: ₹300.00" in out.output and "gateway clearing GL: ₹300.00" in out.output
+    bad = app.test_cli_runner().invoke(args=["payments", "reconcile", "--date", "31-12-2026"])
+    assert bad.exit_code == 2 and "Invalid value" in bad.output
