@@ -30,7 +30,8 @@ LOAN = schema(
         loan_no=string("Product prefix + serial + check digit", example="PL00000013"),
         member_no=string(),
         product_code=string(),
-        principal=money(),
+        principal=money("The sanctioned amount"),
+        disbursed=money("Released so far (less than principal while tranches remain)"),
         annual_rate=string("Per cent a year", example="12.00"),
         months=integer(),
         status=string(enum=list(LOAN_STATUSES)),
@@ -139,6 +140,7 @@ def loan_json(loan: Loan) -> dict[str, Any]:
         "member_no": loan.member.member_no,
         "product_code": loan.product.code,
         "principal": to_json(loan.principal_paise),
+        "disbursed": to_json(loans.disbursed_paise(loan)),
         "annual_rate": str(rate_of(loan.rate_bp)),
         "months": loan.months,
         "status": loan.status,
@@ -264,16 +266,20 @@ def loan_approve(loan_no: str) -> Response:
     "Disburse a sanctioned loan",
     tags=["loans"],
     description="Credits the member's savings account `to_account` (processing fee and GST deducted); "
-    "`mode: cash` pays from the API user's open cash drawer.",
-    request=schema("LoanDisbursement", obj(to_account=string(), mode=string(enum=["transfer", "cash"]))),
+    "`mode: cash` pays from the API user's open cash drawer. `amount` (optional, default all that is left) "
+    "releases a tranche on products disbursed in tranches; called again on an active loan it releases the next.",
+    request=schema(
+        "LoanDisbursement", obj(to_account=string(), mode=string(enum=["transfer", "cash"]), amount=money())
+    ),
     responses={200: ("The active loan", LOAN)},
 )
 @api_permission("loans.disburse")
 @idempotent
 def loan_disburse(loan_no: str) -> Response:
     data = json_body()
+    amount = _money(data, "amount", required=False) or None
     loan = loans.disburse(_visible(loan_no), by=g.api_user, to_account_no=_text(data, "to_account"),
-                          mode=_text(data, "mode") or "transfer", channel="api")  # fmt: skip
+                          mode=_text(data, "mode") or "transfer", amount_paise=amount, channel="api")  # fmt: skip
     uow.commit()
     return jsonify(loan_json(loan))
 

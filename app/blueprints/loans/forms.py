@@ -6,6 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
+from app.web import select_choices
+
 
 class ApplicationForm(FlaskForm):
     member_no = StringField("Member number", validators=[Length(max=20)])
@@ -29,19 +31,25 @@ class RemarksForm(FlaskForm):
 
 
 class DisburseForm(FlaskForm):
+    nonce = HiddenField()
     mode = SelectField(
-        "Pay out", choices=[("transfer", "To the member's savings account"), ("cash", "Cash at the counter")]
+        "Pay out",
+        choices=select_choices([("transfer", "To the member's savings account"), ("cash", "Cash at the counter")]),
     )
     to_account = StringField("Savings account")
+    amount = StringField("Amount to release (₹)", validators=[Optional()], description="Blank: all that is left")
 
 
 class RepayForm(FlaskForm):
     nonce = HiddenField()
     amount = StringField("Amount (₹)")
-    mode = SelectField("Mode", choices=[("cash", "Cash (your drawer)"), ("transfer", "Transfer from savings")])
+    mode = SelectField(
+        "Mode", choices=select_choices([("cash", "Cash (your drawer)"), ("transfer", "Transfer from savings")])
+    )
     from_account = StringField("From savings account", validators=[Optional()])
     reduce = SelectField(
-        "An excess prepays principal and reduces", choices=[("tenure", "the tenure"), ("emi", "the EMI")]
+        "An excess prepays principal and reduces",
+        choices=select_choices([("tenure", "the tenure"), ("emi", "the EMI")]),
     )
 
 
@@ -49,9 +57,12 @@ class ProductForm(FlaskForm):
     code = StringField("Code", validators=[Length(max=12)])
     name = StringField("Name", validators=[Length(max=120)])
     kind = SelectField("Kind", choices=[])
-    interest_type = SelectField("Interest", choices=[("reducing", "Reducing balance"), ("flat", "Flat")])
+    interest_type = SelectField(
+        "Interest", choices=select_choices([("reducing", "Reducing balance"), ("flat", "Flat")])
+    )
     frequency = SelectField(
-        "Instalments", choices=[("monthly", "Monthly"), ("quarterly", "Quarterly"), ("half_yearly", "Half-yearly")]
+        "Instalments",
+        choices=select_choices([("monthly", "Monthly"), ("quarterly", "Quarterly"), ("half_yearly", "Half-yearly")]),
     )
     rate = StringField("Standard rate %")
     min_rate = StringField("Lowest rate %")
@@ -64,25 +75,30 @@ class ProductForm(FlaskForm):
     gst = StringField("GST on the fee %", default="18")
     penal_mode = SelectField(
         "Penal charge",
-        choices=[("percent", "% a year on the overdue amount"), ("fixed", "Fixed per overdue instalment")],
+        choices=select_choices(
+            [("percent", "% a year on the overdue amount"), ("fixed", "Fixed per overdue instalment")]
+        ),
     )
     penal_rate = StringField("Penal % a year", default="2")
     penal_fixed = StringField("Fixed penal charge (₹)", default="0")
     grace_days = StringField("Grace days", default="0")
     security_type = SelectField(
         "Security",
-        choices=[
-            ("none", "None"),
-            ("gold", "Gold"),
-            ("deposit", "Deposit lien"),
-            ("property", "Property"),
-            ("vehicle", "Vehicle"),
-        ],
+        choices=select_choices(
+            [
+                ("none", "None"),
+                ("gold", "Gold"),
+                ("deposit", "Deposit lien"),
+                ("property", "Property"),
+                ("vehicle", "Vehicle"),
+            ]
+        ),
     )
     max_ltv = StringField("Max LTV %", default="75")
     share_link = StringField("Share linkage %", default="5")
     manager_limit = StringField("Manager sanctions up to (₹)", default="500000")
     no_guarantor_upto = StringField("No guarantor up to (₹)", default="200000")
+    tranches = BooleanField("Released in tranches (construction)")
 
 
 class GoldRateForm(FlaskForm):

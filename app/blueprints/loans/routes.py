@@ -20,7 +20,7 @@ from app.blueprints.loans import bp
 from app.blueprints.loans.forms import ApplicationForm, DisburseForm, GoldRateForm, ProductForm, RemarksForm, RepayForm
 from app.extensions import db
 from app.models.loans import ASSET_CLASS_LABELS, LOAN_KINDS, Loan, rate_of
-from app.money import format_inr
+from app.money import format_inr, from_paise
 from app.navigation import NavItem
 from app.permissions import has_permission, permission_required
 from app.services import loans, members
@@ -102,7 +102,7 @@ def _product_payload(form: ProductForm) -> dict:
         "penal_fixed_paise": amount_of(form.penal_fixed, allow_zero=True), "grace_days": whole("grace_days"),
         "security_type": form.security_type.data, "max_ltv_bp": bp_("max_ltv"), "share_link_bp": bp_("share_link"),
         "settings": {"sanction_limits": {"manager": amount_of(form.manager_limit) or None, "admin": None},
-                     "guarantor_bands": [[no_g, 0], [None, 1]]},
+                     "guarantor_bands": [[no_g, 0], [None, 1]], "tranches": bool(form.tranches.data)},
     }  # fmt: skip
 
 
@@ -120,6 +120,59 @@ def product_new() -> Response:
             db.session.rollback()
             apply_domain_error(form, exc)
     return render("loans/product_new.html", form=form, status=422 if form.errors or form.form_errors else 200)
+
+
+def _rupees(paise: int | None) -> str:
+    return str(from_paise(paise or 0))
+
+
+def _fill_product_form(form: ProductForm, p) -> None:
+    """The form as the product stands (rates as percentages, amounts in rupees, from exact integers)."""
+    for name, bp_field in (("rate", None), ("min_rate", "min_rate_bp"), ("max_rate", "max_rate_bp"),
+                           ("processing_fee", "processing_fee_bp"), ("gst", "gst_bp"), ("penal_rate", "penal_rate_bp"),
+                           ("max_ltv", "max_ltv_bp"), ("share_link", "share_link_bp")):  # fmt: skip
+        value = loans.current_rate_bp(p, _today()) if bp_field is None else getattr(p, bp_field)
+        getattr(form, name).data = str(rate_of(value))
+    for name, paise in (("min_amount", p.min_amount_paise), ("max_amount", p.max_amount_paise),
+                        ("penal_fixed", p.penal_fixed_paise)):  # fmt: skip
+        getattr(form, name).data = _rupees(paise)
+    for name in ("code", "name", "kind", "interest_type", "frequency", "penal_mode", "security_type"):
+        getattr(form, name).data = getattr(p, name)
+    form.min_months.data, form.max_months.data, form.grace_days.data = (
+        str(p.min_months),
+        str(p.max_months),
+        str(p.grace_days),
+    )
+    limits = p.setting("sanction_limits", {}) or {}
+    form.manager_limit.data = _rupees(limits.get("manager")) if limits.get("manager") else ""
+    bands = p.setting("guarantor_bands", []) or []
+    form.no_guarantor_upto.data = _rupees(bands[0][0]) if bands and bands[0][1] == 0 and bands[0][0] else ""
+    form.tranches.data = bool(p.setting("tranches", False))
+
+
+@bp.route("/products/<code>/edit", methods=["GET", "POST"])
+@permission_required("products.manage")
+def product_edit(code: str) -> Response:
+    try:
+        p = loans.get_product(code)
+    except NotFound:
+        abort(404)
+    form = ProductForm()
+    form.kind.choices = select_choices((k, k.title()) for k in LOAN_KINDS)
+    if request.method == "GET":
+        _fill_product_form(form, p)
+    form.code.data, form.kind.data = p.code, p.kind  # neither changes on an edit (loan numbers and GL hang on them)
+    if request.method == "POST" and form.validate():
+        try:
+            loans.submit_product_change("update", _product_payload(form), maker=current_staff())
+            uow.commit()
+            return toast(redirect(url_for("loans.product", code=p.code)), f"Change to {p.code} sent for approval.")
+        except DomainError as exc:
+            db.session.rollback()
+            apply_domain_error(form, exc)
+    return render(
+        "loans/product_new.html", form=form, product=p, status=422 if form.errors or form.form_errors else 200
+    )
 
 
 # ---------------------------------------------------------------- application
@@ -296,7 +349,8 @@ def _loan_page(loan, *, errors: dict | None = None, status: int = 200, repay_for
         charges=loans.reads.charges(loan), classes=loans.reads.classifications(loan), labels=ASSET_CLASS_LABELS,
         checks=loan.eligibility or [], today=_today(), errors=errors or {}, remarks=RemarksForm(formdata=None),
         disburse_form=DisburseForm(formdata=None), repay_form=repay_form or RepayForm(formdata=None), result=result,
-        sanction_req=loans.workflow.pending_request(loan),
+        sanction_req=loans.workflow.pending_request(loan), tranches=loans.allows_tranches(loan),
+        released=loans.disbursed_paise(loan),
     )  # fmt: skip
 
 
@@ -312,7 +366,10 @@ def disburse(loan_no: str) -> Response:
     loan = _loan_or_404(loan_no)
     form = DisburseForm()
     try:
-        loans.disburse(loan, by=current_staff(), to_account_no=form.to_account.data, mode=form.mode.data or "transfer")
+        amount = parse_amount_field(form.amount.data, "amount") if (form.amount.data or "").strip() else None
+        key = f"loan-release:{form.nonce.data}" if form.nonce.data and loan.status == "active" else None
+        loans.disburse(loan, by=current_staff(), to_account_no=form.to_account.data, mode=form.mode.data or "transfer",
+                       amount_paise=amount, idempotency_key=key)  # fmt: skip
         uow.commit()
     except DomainError as exc:
         db.session.rollback()
@@ -324,7 +381,10 @@ def disburse(loan_no: str) -> Response:
         if has_permission(current_staff(), "loans.view")
         else make_response("Disbursed", 200)
     )
-    return toast(response, f"Loan {loan_no} disbursed.")
+    return toast(
+        response,
+        f"Loan {loan_no}: {format_inr(loans.disbursed_paise(loan))} released of {format_inr(loan.principal_paise)}.",
+    )
 
 
 @bp.post("/<loan_no>/repay")

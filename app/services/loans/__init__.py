@@ -31,7 +31,7 @@ from . import (  # noqa: F401
 )
 from .applications import Application, Check, eligibility, share_shortfall_paise  # noqa: F401
 from .collateral import GoldItem, gold_rate, record_gold_rate  # noqa: F401
-from .disbursement import disburse, fee_paise  # noqa: F401
+from .disbursement import allows_tranches, disburse, disbursed_paise, fee_paise, undisbursed_paise  # noqa: F401
 from .emi import ScheduleRow, due_dates, emi_amount, emi_schedule, flat_schedule  # noqa: F401
 from .events import get_loan, history  # noqa: F401
 from .overdue import (

@@ -20,6 +20,7 @@ NOTIFY = {
     "sanctioned": "Your loan {loan_no} for {amount} has been sanctioned.",
     "rejected": "Your loan application {loan_no} was not approved: {remarks}",
     "disbursed": "Your loan {loan_no} of {amount} has been disbursed. EMI {emi}.",
+    "tranche": "Your loan {loan_no}: a further {amount} has been released. EMI now {emi}.",
     "closed": "Your loan {loan_no} is fully repaid and closed. Thank you.",
     "foreclosed": "Your loan {loan_no} has been foreclosed and closed.",
 }
@@ -66,18 +67,18 @@ def record(  # noqa: PLR0913  (keyword-only fields of an event)
         f"loans.{kind}", "loan", loan.loan_no, before={"status": before},
         after={"status": loan.status, "remarks": remarks, "amount_paise": amount_paise, **(data or {})},
     )  # fmt: skip
-    _notify(loan, kind, remarks)
+    _notify(loan, kind, remarks, amount_paise)
     db.session.flush()
     return event
 
 
-def _notify(loan: Loan, kind: str, remarks: str | None) -> None:
+def _notify(loan: Loan, kind: str, remarks: str | None, amount_paise: int | None = None) -> None:
     template = NOTIFY.get(kind)
     member = db.session.get(Member, loan.member_id)
     if template is None or member is None or not member.mobile:
         return
     body = template.format(
-        loan_no=loan.loan_no, amount=format_inr(loan.principal_paise), remarks=remarks or "",
+        loan_no=loan.loan_no, amount=format_inr(loan.principal_paise if amount_paise is None else amount_paise), remarks=remarks or "",
         emi=format_inr(loan.emi_paise or 0),
     )  # fmt: skip
     notifications.sms(member.mobile, f"loan_{kind}", body, member_id=member.id)

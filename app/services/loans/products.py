@@ -25,6 +25,7 @@ from app.models.loans import (
     SECURITY_TYPES,
     LoanProduct,
     LoanProductRate,
+    rate_of,
 )
 from app.models.users import StaffUser
 from app.money import format_inr
@@ -245,7 +246,7 @@ def submit_product_change(action: str, payload: dict[str, Any], *, maker: StaffU
         {"action": action, "product": data},
         maker=maker,
         summary=f"Loan product {action}: {data['code']} {data['name']} "
-        f"({data['min_rate_bp'] / 100:.2f}–{data['max_rate_bp'] / 100:.2f}%, up to {format_inr(data['max_amount_paise'])})",
+        f"({rate_of(data['min_rate_bp'])}–{rate_of(data['max_rate_bp'])}%, up to {format_inr(data['max_amount_paise'])})",
         entity=("loan_product", data["code"]),
     )
 
@@ -288,6 +289,13 @@ DEFAULT_PRODUCTS: list[dict[str, Any]] = [
         "max_rate_bp": 1000, "rate_bp": 700, "min_amount_paise": 10_000_00, "max_amount_paise": 3_00_000_00,
         "min_months": 3, "max_months": 36, "frequency": "quarterly", "processing_fee_bp": 0, "gst_bp": 0,
         "penal_rate_bp": 200, "grace_days": 15, "security_type": "none",
+    },
+    {
+        "code": "HL", "name": "Housing loan (tranches)", "kind": "housing", "prefix": "HL", "min_rate_bp": 850,
+        "max_rate_bp": 1100, "rate_bp": 900, "min_amount_paise": 2_00_000_00, "max_amount_paise": 75_00_000_00,
+        "min_months": 60, "max_months": 240, "processing_fee_bp": 50, "penal_rate_bp": 200, "grace_days": 7,
+        "security_type": "property", "settings": {"tranches": True},
+        "description": "Released in tranches as construction progresses",
     },
 ]  # fmt: skip
 

@@ -10,7 +10,7 @@ the period's rate (``rate × months per instalment``) and due dates that many mo
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import select
 
@@ -131,6 +131,30 @@ def rebuild(loan: Loan, remaining_paise: int, *, reduce: str, on: date) -> list[
     if reduce == "tenure" and loan.interest_type != "flat":
         loan.emi_paise = emi_before
     return rows(loan)
+
+
+def add_tranche(loan: Loan, amount_paise: int, on: date) -> list[LoanScheduleRow]:
+    """A new version after a tranche of ``amount_paise`` released on ``on`` (the outstanding already includes it).
+
+    The instalments left are rebuilt on the new outstanding (their number kept, the EMI
+    rising); the first of them is relieved of the tranche's share of that period's interest
+    for the days before the money was released (period rate × days before / days in the
+    period, half-up), so the tranche bears interest only from the day it went out.
+    """
+    period_start = max((r.due_date for r in rows(loan) if r.status == "paid" and r.due_date <= on),
+                       default=loan.disbursed_on or on)  # fmt: skip
+    new = rebuild(loan, loan.outstanding_paise, reduce="emi", on=on)
+    first_open = next((r for r in new if r.status != "paid"), None)
+    days = (on - period_start).days
+    if first_open is not None and days > 0:
+        period_days = (first_open.due_date - period_start).days
+        period_rate = Decimal(loan.rate_bp) * FREQUENCIES[loan.frequency] / 120_000
+        credit = int((amount_paise * period_rate * days / period_days).quantize(Decimal(1), ROUND_HALF_UP))
+        credit = min(credit, first_open.interest_paise)
+        first_open.interest_paise -= credit
+        first_open.emi_paise -= credit
+        db.session.flush()
+    return new
 
 
 def _flat_rest(principal: int, interest: int, count: int, start: date, step: int) -> emi.Schedule:
