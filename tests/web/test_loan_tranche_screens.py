@@ -1,6 +1,8 @@
-"""Loan screens and API for tranches and product changes: the edit form goes through a checker,
-the loan page releases the next tranche, the API takes ``amount`` and reports ``disbursed``."""
+"""Loan screens and API for tranches, product changes, receipts and recoveries: the edit form goes
+through a checker, the loan page releases the next tranche, the API takes ``amount`` and reports
+``disbursed``, a repayment prints its receipt, a written-off loan records recoveries."""
 
+import re
 from datetime import date
 
 import pytest
@@ -8,11 +10,14 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models.approvals import ApprovalRequest
-from app.services import deposits, loans
+from app.services import deposits, ledger, loans
 from app.services.common import approvals, uow
-from tests.integration.loans.helpers import borrower, sanctioned, staff
+from app.services.ledger import coa
+from tests.integration.loans.helpers import borrower, disbursed, sanctioned, staff
 from tests.integration.loans.test_loan_tranches import HOUSE
 from tests.web.test_loan_api import _token
+
+HX = {"HX-Request": "true"}
 
 
 @pytest.fixture
@@ -86,3 +91,40 @@ def test_api_releases_a_tranche_and_reports_what_is_disbursed(lbooks, client, ma
     pl = sanctioned(borrower()[0], 1_00_000_00, 12)
     r = client.post(f"/api/v1/loans/{pl.loan_no}/disburse", json=body, headers={**headers, "Idempotency-Key": "a2"})
     assert r.status_code == 422 and "disbursed in full" in r.get_json()["detail"]
+
+
+def test_receipt_page_prints_the_split_of_a_repayment(lbooks, client, login):
+    m, sb = borrower()
+    loan = disbursed(m, sb, 1_00_000_00, 12)
+    login("clerk")
+    r = client.post(f"/loans/{loan.loan_no}/repay", data={"amount": "5,000", "mode": "transfer",
+                                                           "from_account": sb.account_no, "nonce": "9"}, headers=HX)  # fmt: skip
+    link = re.search(r'href="(/loans/[A-Z0-9]+/receipts/JE\d+)"', r.get_data(as_text=True))
+    assert r.status_code == 200 and link is not None
+    page = client.get(link.group(1)).get_data(as_text=True)
+    assert "Loan repayment receipt" in page and "Transfer from savings" in page and "IST" in page
+    for text in ("₹1,000.00", "₹4,000.00", "₹5,000.00", "₹96,000.00", "data-print"):
+        assert text in page
+    statement = client.get(f"/loans/{loan.loan_no}/statement").get_data(as_text=True)
+    assert link.group(1) in statement
+    assert client.get(f"/loans/{loan.loan_no}/receipts/JE99999999").status_code == 404
+
+
+def test_recovery_form_on_a_written_off_loan(lbooks, client, login):
+    m, sb = borrower()
+    loan = disbursed(m, sb, 1_00_000_00, 12)
+    loan.asset_class = "substandard"
+    loans.write_off(loan, by=staff("manager"), remarks="Resolution 4")
+    uow.commit()
+    login("clerk")
+    page = client.get(f"/loans/{loan.loan_no}").get_data(as_text=True)
+    assert "Record a recovery" in page and "Up to ₹1,00,000.00" in page
+    over = client.post(f"/loans/{loan.loan_no}/recover", data={"amount": "1,00,001", "mode": "transfer",
+                                                               "from_account": sb.account_no})  # fmt: skip
+    assert over.status_code == 422 and "At most ₹1,00,000.00 remains" in over.get_data(as_text=True)
+    ok = client.post(f"/loans/{loan.loan_no}/recover", data={"amount": "15,000", "mode": "transfer",
+                                                             "from_account": sb.account_no, "nonce": "5"})  # fmt: skip
+    assert ok.status_code == 302
+    page = client.get(f"/loans/{loan.loan_no}").get_data(as_text=True)
+    assert re.search(r'id="recovered">₹15,000.00<', page) and "Up to ₹85,000.00" in page
+    assert ledger.gl_balance(coa.INCOME_BAD_DEBTS_RECOVERED) == 15_000_00  # on its normal (credit) side

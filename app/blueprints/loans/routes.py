@@ -350,7 +350,8 @@ def _loan_page(loan, *, errors: dict | None = None, status: int = 200, repay_for
         checks=loan.eligibility or [], today=_today(), errors=errors or {}, remarks=RemarksForm(formdata=None),
         disburse_form=DisburseForm(formdata=None), repay_form=repay_form or RepayForm(formdata=None), result=result,
         sanction_req=loans.workflow.pending_request(loan), tranches=loans.allows_tranches(loan),
-        released=loans.disbursed_paise(loan),
+        released=loans.disbursed_paise(loan), written_off=loans.written_off_paise(loan),
+        recovered=loans.recovered_paise(loan),
     )  # fmt: skip
 
 
@@ -412,6 +413,35 @@ def repay(loan_no: str) -> Response:
     response = _loan_page(loan, errors={"repay": error} if error else None, status=422 if error else 200,
                           repay_form=form if error else None, result=result)  # fmt: skip
     return toast(response, error or f"Received {format_inr(amount)} for {loan_no}.", "error" if error else "success")
+
+
+@bp.get("/<loan_no>/receipts/<entry_no>")
+@permission_required("loans.view")
+def receipt(loan_no: str, entry_no: str) -> Response:
+    loan = _loan_or_404(loan_no)
+    try:
+        slip = loans.reads.receipt(loan, entry_no)
+    except NotFound:
+        abort(404)
+    return render("loans/receipt.html", loan=loan, slip=slip)
+
+
+@bp.post("/<loan_no>/recover")
+@permission_required("loans.repay")
+def recover(loan_no: str) -> Response:
+    loan = _loan_or_404(loan_no)
+    form = RepayForm()
+    amount = amount_of(form.amount, required=True)
+    try:
+        if form.amount.errors:
+            raise ValidationError(" ".join(form.amount.errors), field="amount")
+        loans.recover(loan, amount, mode=form.mode.data or "cash", by=current_staff(), from_account_no=form.from_account.data,
+                      idempotency_key=f"loan-recovery:{form.nonce.data}" if form.nonce.data else None)  # fmt: skip
+        uow.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        return _loan_page(_loan_or_404(loan_no), errors={"recover": exc.message}, status=422, repay_form=form)
+    return toast(redirect(url_for("loans.loan", loan_no=loan_no)), f"Recovered {format_inr(amount)} on {loan_no}.")
 
 
 @bp.get("/<loan_no>/quote")

@@ -60,6 +60,7 @@ INCOME_MEMBERSHIP_FEE = "4104"
 INCOME_SERVICE_CHARGES = "4105"
 INCOME_INVESTMENTS = "4106"
 INCOME_MISC = "4107"
+INCOME_BAD_DEBTS_RECOVERED = "4108"
 EXP_SB_INTEREST = "5101"
 EXP_FD_INTEREST = "5102"
 EXP_RD_INTEREST = "5103"
@@ -146,6 +147,7 @@ DEFAULT_CHART: list[tuple[str, str, str, str | None, str]] = [
     (INCOME_SERVICE_CHARGES, "Service charges", "income", "4000", ""),
     (INCOME_INVESTMENTS, "Interest on investments", "income", "4000", ""),
     (INCOME_MISC, "Miscellaneous income", "income", "4000", ""),
+    (INCOME_BAD_DEBTS_RECOVERED, "Bad debts recovered", "income", "4000", ""),
     ("5000", "Expenditure", "expense", None, "group"),
     (EXP_SB_INTEREST, "Interest on savings deposits", "expense", "5000", ""),
     (EXP_FD_INTEREST, "Interest on fixed deposits", "expense", "5000", ""),

@@ -25,6 +25,7 @@ from . import (  # noqa: F401
     overdue,
     products,
     reads,
+    recoveries,
     repayments,
     schedule,
     workflow,
@@ -51,6 +52,7 @@ from .products import (  # noqa: F401
     submit_product_change,
 )
 from .reads import Summary, demand, dpd_buckets, member_loans, npa_register, summary  # noqa: F401
+from .recoveries import recover, recoverable_paise, recovered_paise, written_off_paise  # noqa: F401
 from .repayments import Allocation, Quote, allocate, quote, repay  # noqa: F401
 from .workflow import apply, appraise, mark_loss, reject, sanction, sanction_queue, write_off  # noqa: F401
 

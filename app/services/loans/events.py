@@ -21,6 +21,7 @@ NOTIFY = {
     "rejected": "Your loan application {loan_no} was not approved: {remarks}",
     "disbursed": "Your loan {loan_no} of {amount} has been disbursed. EMI {emi}.",
     "tranche": "Your loan {loan_no}: a further {amount} has been released. EMI now {emi}.",
+    "recovery": "Received {amount} towards your written-off loan {loan_no}. Thank you.",
     "closed": "Your loan {loan_no} is fully repaid and closed. Thank you.",
     "foreclosed": "Your loan {loan_no} has been foreclosed and closed.",
 }

@@ -8,9 +8,10 @@ from datetime import date
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models.ledger import Account
+from app.models.ledger import Account, JournalEntry, JournalLine
 from app.models.loans import NPA_CLASSES, Loan, LoanCharge, LoanClassification, LoanEvent, LoanScheduleRow
 from app.models.members import Member
+from app.services.common import NotFound
 from app.services.deposits import passbook
 from app.services.ledger import calendar
 
@@ -156,6 +157,7 @@ class Receipt:
     penal_paise: int
     interest_paise: int
     principal_paise: int
+    prepayment_paise: int = 0
 
 
 def receipts(loan: Loan) -> list[Receipt]:
@@ -168,5 +170,35 @@ def receipts(loan: Loan) -> list[Receipt]:
         data = ev.data or {}
         entry_no = f"JE{ev.entry_id:08d}" if ev.entry_id else ""  # as the passbook numbers entries
         found.append(Receipt(ev.business_date, entry_no, int(ev.amount_paise or 0), int(data.get("penal_paise", 0)),
-                             int(data.get("interest_paise", 0)), int(data.get("principal_paise", 0))))  # fmt: skip
+                             int(data.get("interest_paise", 0)), int(data.get("principal_paise", 0)),
+                             int(data.get("prepayment_paise", 0))))  # fmt: skip
     return found
+
+
+@dataclass(frozen=True)
+class ReceiptSlip:
+    """One repayment receipt to print: the split, how it was paid, what is left after it."""
+
+    receipt: Receipt
+    entry: JournalEntry
+    cash: bool
+    outstanding_after_paise: int
+
+
+def receipt(loan: Loan, entry_no: str) -> ReceiptSlip:
+    """The receipt of the repayment posted as ``entry_no`` (NotFound for any other entry)."""
+    found = next((r for r in receipts(loan) if r.entry_no and r.entry_no == (entry_no or "").strip().upper()), None)
+    if found is None or loan.account_id is None:
+        raise NotFound(f"No repayment {entry_no} on loan {loan.loan_no}.")
+    entry = db.session.get(JournalEntry, int(found.entry_no[2:]))
+    after = db.session.scalar(
+        select(func.coalesce(func.sum(JournalLine.debit_paise - JournalLine.credit_paise), 0)).where(
+            JournalLine.account_id == loan.account_id, JournalLine.entry_id <= entry.id
+        )
+    )
+    cash = db.session.scalar(
+        select(func.count(JournalLine.id))
+        .join(Account, Account.id == JournalLine.account_id)
+        .where(JournalLine.entry_id == entry.id, Account.kind == "drawer")
+    )
+    return ReceiptSlip(found, entry, bool(cash), int(after or 0))

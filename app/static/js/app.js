@@ -1,5 +1,6 @@
-// Toasts (flash messages and HX-Trigger {"toast": {...}}), the staff menu button, tables that
-// scroll in their own box, and the loading bar shown while an HTMX request is out.
+// Toasts (flash messages and HX-Trigger {"toast": {...}}), print buttons, the staff menu button, tables that
+// scroll in their own box, the loading bar shown while an HTMX request is out, and error marks
+// that follow live re-checks.
 (function () {
   function show(message, level) {
     var box = document.getElementById("toasts");
@@ -44,10 +45,23 @@
   document.addEventListener("htmx:afterRequest", function () { loading(-1); });
   document.addEventListener("htmx:load", function (e) { wrapTables(e.detail.elt.parentElement || e.detail.elt); });
   document.addEventListener("toast", function (e) { show(e.detail.message, e.detail.level); });
+  // Forms re-checked live after a refused submit (the journal voucher swaps its error slots out
+  // of band): a field whose slot is now empty loses its red mark and aria-invalid.
+  document.addEventListener("htmx:afterSettle", function () {
+    document.querySelectorAll("[data-error-scope]").forEach(function (scope) {
+      var bad = !!scope.querySelector("[data-error-slot] .error");
+      scope.classList.toggle("has-error", bad);
+      if (!bad) scope.querySelectorAll("[aria-invalid]").forEach(function (el) { el.removeAttribute("aria-invalid"); });
+    });
+  });
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("#toasts .toast").forEach(function (el) {
       setTimeout(function () { el.remove(); }, 6000);
     });
+  });
+  // Print buttons (data-print) anywhere: receipts, passbooks, print views. No inline script.
+  document.addEventListener("click", function (e) {
+    if (e.target.closest("[data-print]")) { e.preventDefault(); window.print(); }
   });
   document.addEventListener("htmx:responseError", function (e) {
     var xhr = e.detail.xhr;

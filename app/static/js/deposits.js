@@ -1,4 +1,4 @@
-// Deposit screens: show only the fields of the chosen account type; print buttons. No inline script.
+// Deposit screens: show only the fields of the chosen account type. No inline script.
 (function () {
   function sync(select) {
     var form = select.closest("form");
@@ -6,9 +6,6 @@
   }
   document.addEventListener("change", function (e) {
     if (e.target.matches("select[data-kind-switch]")) sync(e.target);
-  });
-  document.addEventListener("click", function (e) {
-    if (e.target.closest("[data-print]")) { e.preventDefault(); window.print(); }
   });
   // Forms marked data-swap-422 show the server's refusal (422 + the form with its errors)
   // instead of htmx's default of ignoring 4xx responses.

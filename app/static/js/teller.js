@@ -1,10 +1,6 @@
 // Counter screens (no inline script under the CSP):
-// - the receipt's Print button;
 // - forms marked data-swap-422 show the server's refusal (422 + the form with its errors)
 //   instead of htmx's default of ignoring 4xx responses.
-document.addEventListener("click", function (e) {
-  if (e.target.closest("[data-print]")) window.print();
-});
 document.addEventListener("htmx:beforeSwap", function (e) {
   var source = (e.detail.requestConfig && e.detail.requestConfig.elt) || e.detail.elt;
   if (e.detail.xhr.status === 422 && source && source.closest("[data-swap-422]")) {
