@@ -480,6 +480,37 @@ def test_unbalanced_voucher_is_refused_and_nothing_saved(client, login, books):
     assert db.session.scalar(select(func.count()).select_from(ApprovalRequest)) == 0
 
 
+def test_refused_voucher_rechecks_its_fields_live_as_they_are_fixed(client, login, books):
+    login("accountant")
+    refused = client.post("/ledger/voucher", data=dict(VOUCHER, narration="", gl=["", coa.BANK_DCCB]))
+    page = compact(text_of(refused))
+    assert refused.status_code == 422 and 'name="checked" value="1"' in page
+    assert '<span id="line-errors-0" data-error-slot><small class="error">Choose a GL account.</small></span>' in page
+    assert '<span id="narration-errors" data-error-slot><small class="error">A narration is required.' in page
+    hx = {"HX-Request": "true"}
+    # the GL of line 1 is chosen: its slot comes back empty (out of band), the narration's still holds its message
+    fixed_gl = compact(
+        text_of(client.post("/ledger/voucher/preview", data=dict(VOUCHER, narration="", checked="1"), headers=hx))
+    )
+    assert '<span id="line-errors-0" data-error-slot hx-swap-oob="true"></span>' in fixed_gl
+    assert 'id="narration-errors" data-error-slot hx-swap-oob="true"><small class="error">A narration is required.' in (
+        fixed_gl
+    )
+    everything = compact(text_of(client.post("/ledger/voucher/preview", data=dict(VOUCHER, checked="1"), headers=hx)))
+    assert (
+        'class="error"' not in everything
+        and '<div id="voucher-errors" data-error-slot hx-swap-oob="true"></div>' in (everything)
+    )
+    # before any refused submit the preview only totals: no out-of-band slots, no checks of untouched fields
+    first = text_of(client.post("/ledger/voucher/preview", data=dict(VOUCHER, narration=""), headers=hx))
+    assert "hx-swap-oob" not in first and "A narration is required." not in first
+    # adding a row keeps the re-check going
+    added = text_of(
+        client.post("/ledger/voucher/lines?op=add", data=dict(VOUCHER, gl=["", coa.BANK_DCCB], checked="1"), headers=hx)
+    )
+    assert added.count('name="gl"') == 3 and "Choose a GL account." in added
+
+
 def test_voucher_end_to_end_maker_then_checker(client, login, make_user, books):
     login("accountant", username="anita")
     response = client.post("/ledger/voucher", data=VOUCHER, follow_redirects=True)

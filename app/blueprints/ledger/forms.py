@@ -75,6 +75,7 @@ class VoucherDraft:
     value_date_raw: str = ""  # blank: the business date
     value_date: date | None = None
     value_date_errors: list[str] = field(default_factory=list)
+    checked: bool = False  # submitted once and refused: the live preview re-runs the field checks
 
     @property
     def total_debit(self) -> int:
@@ -141,6 +142,7 @@ def read_voucher(form: Any) -> VoucherDraft:
     draft = VoucherDraft(
         narration=(form.get("narration") or "").strip()[:255],
         value_date_raw=(form.get("value_date") or "").strip()[:10],
+        checked=form.get("checked") == "1",
     )
     if draft.value_date_raw:
         try:

@@ -12,10 +12,11 @@ from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, request, url_for
 
 from app import navigation
 from app.auth_loader import current_staff
+from app.blueprints import printing
 from app.blueprints.ledger import bp
 from app.blueprints.ledger.forms import (
     GLChangeForm,
@@ -27,7 +28,6 @@ from app.blueprints.ledger.forms import (
     query_int,
     read_voucher,
 )
-from app.blueprints.printing import pdf_font, pdf_response
 from app.extensions import db
 from app.models.ledger import GLAccount
 from app.models.users import StaffUser
@@ -321,24 +321,25 @@ def _statement_range(args: Mapping[str, str]) -> tuple[date, date, dict[str, lis
     return start, end, errors
 
 
-@bp.get("/gl/<code>/statement")
+@bp.get("/gl/<code>/statement.pdf", defaults={"fmt": "pdf"})
+@bp.get("/gl/<code>/statement", defaults={"fmt": "html"})
 @permission_required("ledger.view")
-def statement(code: str):
-    """A GL account's lines over a date range with opening, running and closing balances."""
+def statement(code: str, fmt: str = "html"):
+    """A GL account's lines over a date range with opening, running and closing balances.
+
+    The print view (``?print=1``) and the PDF hold the whole period, unpaged."""
     gl = _gl_or_404(code)
     start, end, errors = _statement_range(request.args)
-    st = None if errors else reports.gl_statement(gl, start, end, page=query_int(request.args, "page"))
-    return render(
-        "ledger/statement.html",
-        "ledger/_statement.html",
-        gl=gl,
-        st=st,
-        start=start,
-        end=end,
-        errors=errors,
-        args=request.args,
-        export_args=_export_args(request.args),
-    )
+    printed = fmt == "pdf" or bool(request.args.get("print"))
+    page = None if printed else query_int(request.args, "page")
+    st = None if errors else reports.gl_statement(gl, start, end, page=page)
+    context = {"gl": gl, "st": st, "start": start, "end": end, "errors": errors, "args": request.args,
+               "export_args": _export_args(request.args), "printed": printed}  # fmt: skip
+    if printed:
+        title = f"GL statement {gl.code} {gl.name}, {start.strftime('%d-%m-%Y')} to {end.strftime('%d-%m-%Y')}"
+        filename = f"gl-{gl.code}-{start.isoformat()}-{end.isoformat()}.pdf"
+        return printing.printed("ledger/_statement.html", title, fmt, filename, **context)
+    return render("ledger/statement.html", "ledger/_statement.html", **context)
 
 
 @bp.get("/gl/<code>/statement.csv")
@@ -389,8 +390,8 @@ def _report_date(args: Mapping[str, str]) -> tuple[date, dict[str, list[str]]]:
 PRINT_MAX_ENTRIES = 5_000  # a printed day book holds the whole day up to this; the CSV has no cap
 
 
-@bp.get("/daybook", defaults={"fmt": "html"})
 @bp.get("/daybook.pdf", defaults={"fmt": "pdf"})
+@bp.get("/daybook", defaults={"fmt": "html"})
 @permission_required("reports.view")
 def daybook(fmt: str = "html"):
     """The day book: every entry of a business date with its lines, totals and cash position."""
@@ -407,7 +408,7 @@ def daybook(fmt: str = "html"):
                "prev_day": on - timedelta(days=1), "next_day": on + timedelta(days=1)}  # fmt: skip
     if printed:
         title = f"Day book of {on.strftime('%d-%m-%Y')}"
-        return _printed("ledger/_daybook.html", title, fmt, f"daybook-{on.isoformat()}.pdf", **context)
+        return printing.printed("ledger/_daybook.html", title, fmt, f"daybook-{on.isoformat()}.pdf", **context)
     return render("ledger/daybook.html", "ledger/_daybook.html", **context)
 
 
@@ -443,18 +444,8 @@ def daybook_csv():
 # ---------------------------------------------------------------- trial balance
 
 
-def _printed(partial: str, title: str, fmt: str, filename: str, **context: Any) -> Response:
-    """The print view (``?print=1``) of a screen's partial, or the same rendered to PDF."""
-    html = render_template(
-        "reports/print.html", partial=partial, title=title, pdf=fmt == "pdf", pdf_font=pdf_font(), **context
-    )
-    if fmt == "pdf":
-        return pdf_response(filename, html)
-    return Response(html, mimetype="text/html")
-
-
-@bp.get("/trial-balance", defaults={"fmt": "html"})
 @bp.get("/trial-balance.pdf", defaults={"fmt": "pdf"})
+@bp.get("/trial-balance", defaults={"fmt": "html"})
 @permission_required("reports.view")
 def trial_balance(fmt: str = "html"):
     """The trial balance as of a date: every GL with a balance, in debit and credit columns."""
@@ -462,7 +453,9 @@ def trial_balance(fmt: str = "html"):
     context = {"tb": None if errors else reports.trial_balance(on), "on": on, "errors": errors, "args": request.args}
     if fmt == "pdf" or request.args.get("print"):
         title = f"Trial balance as of {on.strftime('%d-%m-%Y')}"
-        return _printed("ledger/_trial_balance.html", title, fmt, f"trial-balance-{on.isoformat()}.pdf", **context)
+        return printing.printed(
+            "ledger/_trial_balance.html", title, fmt, f"trial-balance-{on.isoformat()}.pdf", **context
+        )
     return render("ledger/trial_balance.html", "ledger/_trial_balance.html", **context)
 
 
@@ -484,7 +477,7 @@ def trial_balance_csv():
 # ---------------------------------------------------------------- manual journal voucher
 
 
-def _voucher_page(draft: VoucherDraft, status: int = 200, partial: str | None = None) -> Response:
+def _voucher_page(draft: VoucherDraft, status: int = 200, partial: str | None = None, **extra: Any) -> Response:
     return render(
         "ledger/voucher.html",
         partial,
@@ -493,6 +486,13 @@ def _voucher_page(draft: VoucherDraft, status: int = 200, partial: str | None = 
         gls=reports.manual_gl_accounts(),
         open_date=reports.business_date(),
         can_backdate=has_permission(current_staff(), "ledger.backdate"),
+        **extra,
+    )
+
+
+def _check(draft: VoucherDraft) -> bool:
+    return check_voucher(
+        draft, business_date=reports.business_date(), can_backdate=has_permission(current_staff(), "ledger.backdate")
     )
 
 
@@ -515,10 +515,11 @@ def voucher():
     op = request.form.get("op", "submit")
     if op != "submit":  # add/remove a row without JavaScript
         _edit_lines(draft, op)
+        if draft.checked:
+            _check(draft)
         return _voucher_page(draft)
-    if not check_voucher(
-        draft, business_date=reports.business_date(), can_backdate=has_permission(current_staff(), "ledger.backdate")
-    ):
+    draft.checked = True  # if refused, the page re-checks the fields live as they are fixed
+    if not _check(draft):
         return _voucher_page(draft, 422)
     try:
         req = wf.submit_voucher(
@@ -547,11 +548,19 @@ def voucher_lines():
     draft = read_voucher(request.form)
     op = request.args.get("op", "")
     _edit_lines(draft, f"remove-{request.args.get('i', '')}" if op == "remove" else op)
+    if draft.checked:
+        _check(draft)
     return _voucher_page(draft, partial="ledger/_voucher_lines.html")
 
 
 @bp.post("/voucher/preview")
 @permission_required("ledger.post_voucher")
 def voucher_preview():
-    """HTMX: the voucher totals and difference, recomputed from the typed amounts."""
-    return _voucher_page(read_voucher(request.form), partial="ledger/_voucher_totals.html")
+    """HTMX: the voucher totals and difference, recomputed from the typed amounts.
+
+    After a refused submit (``checked=1``) the field checks run again and every error slot of
+    the form is swapped out of band, so a field the user has fixed loses its message at once."""
+    draft = read_voucher(request.form)
+    if draft.checked:
+        _check(draft)
+    return _voucher_page(draft, partial="ledger/_voucher_totals.html", recheck=draft.checked)
