@@ -5,10 +5,13 @@
 Builds two ledgers set-based (SQL ``generate_series``, triggers off while loading): 10 and
 100 business days of ``--lines-per-day`` lines each (100k and 1M lines at the default), with
 a day-end GL snapshot for every closed day and the last day open. The second also gets
-``--loans`` disbursed loans (members, loan accounts, three schedule rows each). Prints the
-median of ``--repeat`` runs of: the balance sheet as of the last day, the P&L of the last
-day alone (one-day period), the P&L of the year to date, and the loans-outstanding rows.
-Targets: each under 1 s; the one-day figures no slower at 1M lines than at 100k.
+``--loans`` disbursed loans (members, loan accounts, three schedule rows each, a classification
+row for each loan not standard). Prints the median of ``--repeat`` runs of: the balance sheet
+as of the last day, the P&L of the last day alone (one-day period), the P&L of the year to
+date, the loans-outstanding rows (one per loan, as the JSON API gives them), the
+loans-outstanding report (grouped by product and purpose) and the dashboard's NPA trend
+(12 month ends, by amount). Targets: each under 1 s; the one-day figures no slower at 1M
+lines than at 100k.
 
 BENCH_DATABASE_URL names the server only; the run drops and recreates the scratch database
 ``sahakari_bench_reports`` there, never the database in the URL.
@@ -158,6 +161,13 @@ def _load_loans(db, count: int, on: date) -> None:
         ),
         {"first": on - timedelta(days=90)},
     )
+    conn.execute(
+        text(
+            "INSERT INTO loan_classifications (loan_id, on_date, from_class, to_class, dpd, created_at) "
+            "SELECT id, :on, 'standard', asset_class, dpd, now() FROM loans WHERE asset_class <> 'standard'"
+        ),
+        {"on": on - timedelta(days=1)},
+    )
     conn.execute(text("SET session_replication_role = origin"))
     uow.commit()
     db.session.connection().execute(text("ANALYZE"))
@@ -198,6 +208,13 @@ def _measure(days: int, per_day: int, loans_count: int, repeat: int) -> dict[str
             rows = reports.loans.outstanding(last)
             assert len(rows) == loans_count
             out["loans outstanding"] = _time(lambda: reports.loans.outstanding(last), repeat)
+            args = {"date": last.isoformat()}
+            table = reports.tables.build("loans-outstanding", args)
+            assert table.totals["loans"] == loans_count
+            assert table.totals["outstanding"] == sum(r["outstanding_principal"] for r in rows)
+            assert table.totals["overdue"] == sum(r["overdue"] for r in rows)
+            out["loans outstanding report"] = _time(lambda: reports.tables.build("loans-outstanding", args), repeat)
+            out["NPA trend (12 month ends)"] = _time(lambda: reports.dashboards.npa_trend(last), repeat)
         db.session.remove()
     return out
 

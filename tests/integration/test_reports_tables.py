@@ -6,13 +6,16 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models.deposits import DepositAccount, DepositProduct, TdsDeduction
+from app.models.ledger import Account
 from app.services import ledger, reports
 from app.services.common import ValidationError, uow
 from app.services.ledger import Line, coa
 from tests.conftest import new_account
+from tests.deposit_helpers import move_to
 from tests.factories import make_member
 
 ON = date(2026, 4, 1)
@@ -119,3 +122,36 @@ def test_form_26q_rows_and_csv(society, client, login):
     assert client.get("/reports/t/nope").status_code == 404
     index = client.get("/reports/").get_data(as_text=True)
     assert "Fixed deposits maturing" in index and "Form 26Q" in index
+
+
+def test_deposit_and_exposure_reports_as_of_a_date_ignore_later_postings(society):
+    """Postings on 02-04 leave the 01-04 figures as they were; the 02-04 figures show them."""
+    society["rd"].status = "dormant"
+    uow.commit()
+    on = {"date": "2026-04-01"}
+    before = {
+        slug: (t.rows, t.totals)
+        for slug in ("deposits-by-kind", "large-exposures", "dormant")
+        for t in [reports.tables.build(slug, on)]
+    }
+    move_to(date(2026, 4, 2))
+    loan = db.session.scalar(select(Account).where(Account.kind == "loan", Account.member_id == society["bhim"].id))
+    ledger.post([Line.dr(coa.VAULT_CASH, 5_000_00), Line.cr(society["sb"], 5_000_00)], kind="deposit", narration="D")
+    ledger.post([Line.dr(coa.VAULT_CASH, 1_000_00), Line.cr(society["rd"], 1_000_00)], kind="deposit", narration="R")
+    ledger.post([Line.dr(loan, 8_000_00), Line.cr(coa.VAULT_CASH, 8_000_00)], kind="disbursement", narration="L2")
+    sb_product = db.session.scalar(select(DepositProduct).where(DepositProduct.kind == "savings"))
+    later_sb = _deposit("savings", society["bhim"], 7_000_00, product=sb_product)
+    later_sb.opened_on = date(2026, 4, 2)
+    uow.commit()
+    assert later_sb.balance_paise == 7_000_00
+    for slug, (rows, totals) in before.items():
+        t = reports.tables.build(slug, on)
+        assert (t.rows, t.totals) == (rows, totals), slug
+        assert any("as of the end of 01-04-2026" in n for n in t.notes), slug
+    assert before["deposits-by-kind"][1] == {"accounts": 4, "balance": 106_000_00}
+    assert [(r["name"], r["exposure"]) for r in before["large-exposures"][0]] == [("Bhim", 40_000_00)]
+    assert [r["balance"] for r in before["dormant"][0]] == [6_000_00]
+    now = reports.tables.build("deposits-by-kind", {})
+    assert now.totals == {"accounts": 5, "balance": 106_000_00 + 5_000_00 + 1_000_00 + 7_000_00}
+    assert [r["exposure"] for r in reports.tables.build("large-exposures", {}).rows] == [48_000_00]
+    assert [r["balance"] for r in reports.tables.build("dormant", {}).rows] == [7_000_00]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import func, select
@@ -413,19 +413,26 @@ def collections_by_channel(on: date) -> Series:
 
 
 def npa_trend(on: date) -> Series | None:
-    """NPA as a share of loans (basis points) at each month end, when the loans module records it."""
+    """Gross NPA as a share of gross advances, by amount (basis points), at each month end.
+
+    Each point: the outstanding then of the loans classed NPA then (classification history),
+    over the outstanding then of every loan on the books (``loans.npa_amounts``).
+    """
     if not loan_reports.available():
         return None
     points = loan_reports.npa_share_by_month(month_ends(on))
     if points is None:
         return None
     return Series(
-        "NPA % of loans, last 12 months", [d.strftime("%b") for d in month_ends(on)], {"NPA %": points}, "pct"
+        "Gross NPA % of advances (by amount), last 12 months",
+        [d.strftime("%b") for d in month_ends(on)],
+        {"NPA %": points},
+        "pct",
     )
 
 
 def pct(part: int, whole: int) -> Decimal:
-    """``part`` as a percentage of ``whole`` to two decimals (0 when whole is 0)."""
+    """``part`` as a percentage of ``whole`` to two decimals, half-up (0 when whole is 0)."""
     if not whole:
         return Decimal(0)
-    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.01"))
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import func, select
@@ -24,7 +24,7 @@ from app.models.members import Member
 from app.services.common import ValidationError
 from app.services.ledger import coa
 
-from . import statements
+from . import asof, statements
 
 
 @dataclass
@@ -104,14 +104,16 @@ def _sum(ids: list[int], net: dict[int, int], sign: int) -> int:
 
 
 def pct(part: int, whole: int) -> Decimal:
+    """``part`` as a percentage of ``whole`` to two decimals, half-up (0 when whole is 0)."""
     if not whole:
         return Decimal(0)
-    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.01"))
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 # ---------------------------------------------------------------- deposit reports
 
 KIND_NAMES = {"savings": "Savings", "current": "Current", "fd": "Fixed deposits", "rd": "Recurring deposits"}
+DEPOSIT_KINDS = tuple(KIND_NAMES)
 BUCKETS: list[tuple[str, int | None, int | None]] = [
     ("Matured, not yet paid", None, -1),
     ("Up to 30 days", 0, 30),
@@ -136,11 +138,13 @@ def _bucket(days: int | None) -> str:
 def deposits_by_kind(args: Mapping[str, str]) -> Table:
     """Open deposit accounts by kind and residual maturity (savings and current: on demand)."""
     on = _on(args)
-    rows = db.session.execute(
-        select(DepositAccount.kind, DepositAccount.maturity_date, Account.balance_paise)
+    later = asof.later_movements(on, kinds=DEPOSIT_KINDS)
+    stmt = (
+        select(DepositAccount.kind, DepositAccount.maturity_date, asof.balance_column(later))
         .join(Account, Account.id == DepositAccount.account_id)
-        .where(Account.status.in_(("active", "dormant", "frozen")))
-    ).all()
+        .where(asof.open_at(on))
+    )
+    rows = db.session.execute(asof.join_later(stmt, later)).all()
     grouped: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     for kind, maturity, balance in rows:
         days = (maturity - on).days if maturity is not None and kind in ("fd", "rd") else None
@@ -169,8 +173,8 @@ def deposits_by_kind(args: Mapping[str, str]) -> Table:
         out,
         {"accounts": sum(r["accounts"] for r in out), "balance": sum(r["balance"] for r in out)},
         [
-            "Buckets from each account's maturity date against the report date; balances are the accounts' "
-            "current balances.",
+            "Buckets from each account's maturity date against the report date; accounts open at the end of the date.",
+            asof.note(on),
             "General ledger as of the date: "
             + ", ".join(
                 f"{KIND_NAMES[k]} ₹{Decimal(v) / 100:,.2f}"
@@ -203,7 +207,7 @@ def fds_maturing(args: Mapping[str, str]) -> Table:
         .join(Member, Member.id == DepositAccount.member_id)
         .where(
             DepositAccount.kind == "fd",
-            Account.status == "active",
+            asof.active_at(on),
             DepositAccount.maturity_date >= on,
             DepositAccount.maturity_date <= until,
         )
@@ -278,35 +282,39 @@ NON_OPERATIONS = ("interest", "tds", "eod", "dividend", "provision")
 DEAF_YEARS = 10
 
 
-def last_operations(account_ids: list[int]) -> dict[int, date]:
-    """Account id → the business date of its last customer-induced entry (interest credits excluded)."""
+def last_operations(account_ids: list[int], until: date | None = None) -> dict[int, date]:
+    """Account id → the business date of its last customer-induced entry (interest credits excluded), up to ``until``."""
     if not account_ids:
         return {}
-    rows = db.session.execute(
+    stmt = (
         select(JournalLine.account_id, func.max(JournalLine.business_date))
         .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
         .where(JournalLine.account_id.in_(account_ids), JournalEntry.kind.not_in(NON_OPERATIONS))
         .group_by(JournalLine.account_id)
-    ).all()
-    return dict(rows)
+    )
+    if until is not None:
+        stmt = stmt.where(JournalLine.business_date <= until)
+    return dict(db.session.execute(stmt).all())
 
 
 @register("dormant", "Dormant and unclaimed deposits (DEAF list)", "deposits", ("date",))
 def dormant_and_unclaimed(args: Mapping[str, str]) -> Table:
     """Dormant accounts, and those without a customer operation for ten years (transfer to DEAF)."""
     on = _on(args)
-    accounts = db.session.execute(
-        select(Account, Member)
+    later = asof.later_movements(on, kinds=DEPOSIT_KINDS)
+    balance = asof.balance_column(later)
+    stmt = (
+        select(Account, Member, balance)
         .outerjoin(Member, Member.id == Account.member_id)
-        .where(Account.kind.in_(tuple(KIND_NAMES)), Account.status != "closed", Account.balance_paise > 0)
-        .order_by(Account.account_no)
-    ).all()
-    last = last_operations([a.id for a, _m in accounts])
+        .where(Account.kind.in_(DEPOSIT_KINDS), asof.open_at(on), balance > 0)
+    )
+    accounts = db.session.execute(asof.join_later(stmt, later).order_by(Account.account_no)).all()
+    last = last_operations([a.id for a, _m, _b in accounts], until=on)
     cutoff = (
         on.replace(year=on.year - DEAF_YEARS) if not (on.month == 2 and on.day == 29) else date(on.year - 10, 2, 28)
     )
     out = []
-    for acc, member in accounts:
+    for acc, member, held in accounts:
         last_op = last.get(acc.id) or acc.opened_on
         deaf = last_op is not None and last_op <= cutoff
         if acc.status != "dormant" and not deaf:
@@ -318,7 +326,7 @@ def dormant_and_unclaimed(args: Mapping[str, str]) -> Table:
                 "member_no": member.member_no if member else "",
                 "name": member.name if member else acc.title,
                 "last_operation": last_op,
-                "balance": acc.balance_paise,
+                "balance": int(held),
                 "status": "DEAF (10 years)" if deaf else "Dormant",
             }
         )
@@ -336,7 +344,10 @@ def dormant_and_unclaimed(args: Mapping[str, str]) -> Table:
         ],
         out,
         {"balance": sum(r["balance"] for r in out)},
-        [f"DEAF: no customer operation since {cutoff:%d-%m-%Y} (interest credits do not count as operations)."],
+        [
+            f"DEAF: no customer operation since {cutoff:%d-%m-%Y} (interest credits do not count as operations).",
+            asof.note(on) + " Dormant is the account's status now.",
+        ],
         {"date": on.isoformat()},
     )
 
@@ -471,13 +482,15 @@ def large_exposures(args: Mapping[str, str]) -> Table:
     on = _on(args)
     p = position(on)
     capital = p.tier1 + p.standard_provision
-    rows = db.session.execute(
-        select(Member.member_no, Member.name, func.sum(Account.balance_paise), func.count())
+    later = asof.later_movements(on, kinds=("loan",))
+    balance = asof.balance_column(later)
+    stmt = (
+        select(Member.member_no, Member.name, func.sum(balance), func.count())
         .join(Member, Member.id == Account.member_id)
-        .where(Account.kind == "loan", Account.status != "closed", Account.balance_paise > 0)
-        .group_by(Member.member_no, Member.name)
-        .order_by(func.sum(Account.balance_paise).desc())
-    ).all()
+        .where(Account.kind == "loan", asof.open_at(on), balance > 0)
+    )
+    stmt = asof.join_later(stmt, later).group_by(Member.member_no, Member.name).order_by(func.sum(balance).desc())
+    rows = db.session.execute(stmt).all()
     threshold = capital // 10
     out = [
         {"member_no": no, "name": name, "loans": n, "exposure": int(total), "share": pct(int(total), capital)}
@@ -496,7 +509,7 @@ def large_exposures(args: Mapping[str, str]) -> Table:
         ],
         out,
         {"exposure": sum(r["exposure"] for r in out)},
-        ["Exposure: loan balances outstanding per member (current balances)."],
+        ["Exposure: loan balances outstanding per member.", asof.note(on)],
         {"date": on.isoformat()},
     )
 
