@@ -2,34 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
-from zoneinfo import ZoneInfo
-
 from flask import Flask
 from flask_login import current_user
 
+from app.clock import IST, ist, ist_day_start  # noqa: F401  (re-exported for screens and tests)
 from app.navigation import staff_nav
 from app.permissions import has_permission
 from app.settings import setting
-
-IST = ZoneInfo("Asia/Kolkata")
-
-
-def ist(value: datetime | date | None, fmt: str = "%d-%m-%Y %H:%M") -> str:
-    """A stored time (UTC; naive values are UTC) as Indian Standard Time, labelled "IST"."""
-    if value is None:
-        return ""
-    if not isinstance(value, datetime):
-        return value.strftime(fmt.split(" ")[0])
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return f"{value.astimezone(IST).strftime(fmt)} IST"
-
-
-def ist_day_start(day: date) -> datetime:
-    """The UTC instant at which a calendar day begins in India (staff filter by IST days)."""
-    return datetime.combine(day, time.min, IST).astimezone(UTC)
-
 
 ACRONYMS = {"id": "ID", "kyc": "KYC", "pan": "PAN", "ip": "IP", "tds": "TDS", "emi": "EMI", "fd": "FD", "rd": "RD"}
 

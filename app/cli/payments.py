@@ -19,7 +19,11 @@ payments_cli = AppGroup("payments", help="Online payments: reconciliation with t
 
 @payments_cli.command("reconcile")
 @click.option(
-    "--date", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Day to report (YYYY-MM-DD)."
+    "--date",
+    "on",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Day to report (YYYY-MM-DD, the Indian calendar day).",
 )
 def payments_reconcile(on) -> None:
     """Ask the gateway about open orders and payouts, then print the day's totals; exit 1 on a difference."""
@@ -37,7 +41,7 @@ def payments_reconcile(on) -> None:
     ):
         click.echo(f"{day:%d-%m-%Y} {label}: {format_inr(paise)}")
     for line in report.differences:
-        click.echo(f"difference: {line}")
+        click.echo(f"difference: {line.text}")
     if report.differences:
         sys.exit(1)
 

@@ -117,7 +117,8 @@ class Payout(db.Model):
 
 
 class PaymentEvent(db.Model):
-    """Append-only: one row per status change or gateway event (never updated but ``resolved_*``)."""
+    """Append-only: one row per status change or gateway event (never updated but ``resolved_*`` and
+    ``resolution``, set once when staff resolve an event that needs attention)."""
 
     __tablename__ = "payment_events"
 
@@ -132,7 +133,12 @@ class PaymentEvent(db.Model):
     needs_attention: Mapped[bool] = mapped_column(default=False)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    resolution: Mapped[str | None] = mapped_column(String(255))  # the staff remark on resolving it
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    resolved_by = relationship("StaffUser", foreign_keys=[resolved_by_id])
+    payment = relationship("Payment", foreign_keys=[payment_id], viewonly=True)
+    payout = relationship("Payout", foreign_keys=[payout_id], viewonly=True)
 
 
 class Beneficiary(db.Model):

@@ -12,7 +12,8 @@ status only moves forward; the gateway is the ``razorpay`` SDK with keys, else a
 
 from . import gateway, history, orders, payouts, reconcile, webhooks  # noqa: F401
 from .gateway import GatewayRefused, GatewayUnavailable, SandboxGateway, is_sandbox, sign, signature_ok  # noqa: F401
-from .history import attention_events, resolve_event  # noqa: F401
+from .history import RESOLUTION_MAX, attention_events, resolve_event, resolved_events  # noqa: F401
 from .orders import OrderRequest, create_order, credit, get_payment, refund_processed, verify_return  # noqa: F401
 from .payouts import PayoutRequest, clean_beneficiary, create_payout, get_payout, send, settle  # noqa: F401
+from .reconcile import Daily, Difference  # noqa: F401
 from .webhooks import BadSignature, process, receive, signed_event  # noqa: F401

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
+from app.clock import ist, ist_date, ist_day_start
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.ledger import Account
@@ -102,8 +103,8 @@ def _saved(member_id: int, ben: dict) -> Beneficiary:
 
 
 def _today_start() -> datetime:
-    now = utcnow()
-    return datetime(now.year, now.month, now.day, tzinfo=UTC)
+    """Today's payout limit runs by the Indian day: from 00:00 IST."""
+    return ist_day_start(ist_date(utcnow()))
 
 
 def sent_today_paise(member_id: int) -> int:
@@ -141,7 +142,7 @@ def create_payout(subject: Any, req: PayoutRequest, *, by: StaffUser | None = No
     cooling = saved.cooling_until if saved.cooling_until.tzinfo else saved.cooling_until.replace(tzinfo=UTC)
     if by is None and amount > int(setting("BENEFICIARY_COOLING_PAISE")) and cooling > utcnow():
         raise ValidationError(
-            f"amount: {ben['name']} is a new payee; until {cooling:%d %b %H:%M} UTC payouts to them are "
+            f"amount: {ben['name']} is a new payee; until {ist(cooling, '%d %b %Y %H:%M')} payouts to them are "
             f"limited to {format_inr(int(setting('BENEFICIARY_COOLING_PAISE')))}.",
             field="amount",
         )

@@ -3,21 +3,23 @@
 :func:`run` (the job and the staff screen's button) asks the gateway about each order created
 more than ``PAYMENT_STUCK_MINUTES`` ago that is still ``created`` (a captured payment credits
 once, exactly as the webhook would), sends payouts still ``queued`` (same idempotency key) and
-fetches payouts ``processing`` past the same age. :func:`daily` lists the day's gateway
-collections and payouts against the clearing accounts.
+fetches payouts ``processing`` past the same age. :func:`daily` lists the Indian day's gateway
+collections and payouts against the clearing accounts, each difference with its likely cause.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from app.clock import ist_day_bounds
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.ledger import JournalEntry
 from app.models.payments import Payment, PaymentEvent, Payout
+from app.money import format_inr
 from app.settings import setting
 
 from .. import ledger
@@ -83,42 +85,123 @@ def run(now: datetime | None = None) -> Result:
 
 
 @dataclass(frozen=True)
+class Difference:
+    """One GL balance that does not agree with the payments behind it, and why it may not."""
+
+    title: str
+    gl_paise: int  # the balance in the books
+    expected_paise: int  # what the payments and payouts say it should be
+    explanation: str
+
+    @property
+    def amount_paise(self) -> int:
+        return self.gl_paise - self.expected_paise
+
+    @property
+    def text(self) -> str:
+        return f"{self.title}: GL {format_inr(self.gl_paise)} vs {format_inr(self.expected_paise)} expected — {self.explanation}"
+
+
+@dataclass(frozen=True)
 class Daily:
-    on: date
+    on: date  # the Indian calendar day (00:00–24:00 IST)
     collected_paise: int
     refunded_paise: int
     paid_out_paise: int
     clearing_paise: int
     in_transit_paise: int
     open_payouts_paise: int
-    differences: list[str]
+    differences: list[Difference]
+    start: datetime | None = None  # the day's bounds in UTC
+    end: datetime | None = None
+    awaiting_settlement_paise: int = 0  # credited payments not yet settled to the bank
+    processed_in_transit_paise: int = 0  # processed payouts whose money is still in the transit GL
+    to_resolve: int = 0  # mismatches and unknown events staff have not resolved
+
+
+def _moved_paise(model, column, status: str, start: datetime, end: datetime) -> int:
+    """The amounts of the payments (or payouts) that moved to ``status`` within ``[start, end)``."""
+    moved = (
+        select(column)
+        .where(PaymentEvent.status_to == status, PaymentEvent.created_at >= start, PaymentEvent.created_at < end)
+        .distinct()
+    )
+    return _sum(model, model.id.in_(moved))
+
+
+def _sum(model, *conds) -> int:
+    return int(db.session.scalar(select(func.coalesce(func.sum(model.amount_paise), 0)).where(*conds)) or 0)
 
 
 def daily(on: date) -> Daily:
-    """The day's gateway figures, and the clearing and in-transit GL balances now against the open items."""
-    start = datetime(on.year, on.month, on.day, tzinfo=UTC)
-    end = start + timedelta(days=1)
+    """The Indian day's gateway figures, and the clearing and in-transit GL balances now against the open items.
 
-    def total(model, *conds):
-        return int(db.session.scalar(select(func.coalesce(func.sum(model.amount_paise), 0)).where(*conds)) or 0)
-
-    collected = total(
-        Payment, Payment.status.in_(("paid", "refunded")), Payment.updated_at >= start, Payment.updated_at < end
-    )
-    refunded = total(Payment, Payment.status == "refunded", Payment.updated_at >= start, Payment.updated_at < end)
-    paid_out = total(Payout, Payout.status == "processed", Payout.updated_at >= start, Payout.updated_at < end)
-    all_credited = total(Payment, Payment.status == "paid") - settled_paise()
-    open_payouts = total(Payout, Payout.status.in_(("queued", "processing")), Payout.entry_id.is_not(None))
-    clearing_paise = ledger.gl_balance(coa.RAZORPAY_CLEARING)
-    transit_paise = ledger.gl_balance(coa.PAYOUTS_IN_TRANSIT)
+    ``on`` is a calendar day in India: a payment credited at 23:45 IST counts on that day, not
+    the next (UTC bounds from :func:`app.clock.ist_day_bounds`). A payment counts as collected on
+    the day it moved to ``paid``, refunded on the day it moved to ``refunded``, a payout as paid
+    out on the day the gateway said ``processed`` (the append-only history's status moves).
+    """
+    start, end = ist_day_bounds(on)
+    collected = _moved_paise(Payment, PaymentEvent.payment_id, "paid", start, end)
+    refunded = _moved_paise(Payment, PaymentEvent.payment_id, "refunded", start, end)
+    paid_out = _moved_paise(Payout, PaymentEvent.payout_id, "processed", start, end)
+    awaiting = _sum(Payment, Payment.status == "paid") - settled_paise()
+    open_payouts = _sum(Payout, Payout.status.in_(("queued", "processing")), Payout.entry_id.is_not(None))
+    processed = _sum(Payout, Payout.status == "processed", Payout.entry_id.is_not(None))
+    clearing = ledger.gl_balance(coa.RAZORPAY_CLEARING)
+    transit = ledger.gl_balance(coa.PAYOUTS_IN_TRANSIT)
     diffs = []
-    if clearing_paise != all_credited:
-        diffs.append(
-            f"Razorpay clearing {clearing_paise} paise vs credited payments not yet settled to the bank {all_credited} paise"
+    if clearing != awaiting:
+        diffs.append(_clearing_difference(clearing, awaiting))
+    if transit != open_payouts:
+        diffs.append(_transit_difference(transit, open_payouts, processed))
+    return Daily(
+        on, collected, refunded, paid_out, clearing, transit, open_payouts, diffs,
+        start=start, end=end, awaiting_settlement_paise=awaiting, processed_in_transit_paise=processed,
+        to_resolve=len(history.attention_events()),
+    )  # fmt: skip
+
+
+def _clearing_difference(gl: int, expected: int) -> Difference:
+    gap = format_inr(abs(gl - expected))
+    if gl > expected:
+        why = (
+            f"the clearing GL holds {gap} more than the credited payments Razorpay has yet to settle: "
+            "a mismatched payment credited to the member by a voucher debiting the clearing GL (the "
+            "payment still reads mismatch), or another journal debited to it by hand. Find the entry in "
+            "the clearing GL's statement."
         )
-    if transit_paise != open_payouts:
-        diffs.append(f"Payouts in transit {transit_paise} paise vs open payouts {open_payouts} paise")
-    return Daily(on, collected, refunded, paid_out, clearing_paise, transit_paise, open_payouts, diffs)
+    else:
+        why = (
+            f"the clearing GL holds {gap} less than the credited payments Razorpay has yet to settle: "
+            "an EMI or RD refund reversed by hand on its own screen (the payment still reads paid), or a "
+            "settlement booked by a manual voucher instead of the settlement command. Match each "
+            "settlement to the bank statement."
+        )
+    return Difference("Razorpay clearing vs credited payments not yet settled to the bank", gl, expected, why)
+
+
+def _transit_difference(gl: int, expected: int, processed: int) -> Difference:
+    gap = format_inr(abs(gl - expected))
+    if gl > expected and processed:
+        why = (
+            f"the in-transit GL holds {gap} more than the queued and processing payouts; "
+            f"{format_inr(processed)} of payouts the gateway reports processed are still in it, as no "
+            "posting moves a processed payout out of transit to the RazorpayX balance yet."
+        )
+        if gl - expected != processed:
+            why += f" The other {format_inr(abs(gl - expected - processed))} has no payout behind it."
+    elif gl > expected:
+        why = (
+            f"the in-transit GL holds {gap} with no open payout behind it: a payout returned to the "
+            "member without a reversal of its debit, or a journal to the in-transit GL."
+        )
+    else:
+        why = (
+            f"open payouts are {gap} more than the in-transit GL: a payout's debit was reversed while the "
+            "payout still reads queued or processing. Fetch it from the gateway (Run reconciliation now)."
+        )
+    return Difference("Payouts in transit vs open payouts (queued or processing)", gl, expected, why)
 
 
 def settle_to_bank(settlement_id: str, *, gross_paise: int, fee_paise: int, gst_paise: int) -> int:

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from app.clock import ist_date
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.ledger import JournalEntry, JournalLine
@@ -307,7 +308,7 @@ def test_reconciliation_credits_a_stuck_order_from_the_gateway(app, client, gw):
     assert (result.orders_checked, result.orders_credited) == (1, 1)
     assert _payment(body["payment_id"]).status == "paid"
     assert gw.requests[-1]["path"] == f"/v1/orders/{body['gateway_order_id']}/payments"
-    report = payments.reconcile.daily(utcnow().date())
+    report = payments.reconcile.daily(ist_date(utcnow()))
     assert report.clearing_paise == 300_00 and report.differences == []
     _verified()
 
@@ -324,7 +325,7 @@ def test_settlement_moves_clearing_to_the_bank_with_fee_and_gst_once(client, gw)
     assert ledger.gl_balance(coa.RAZORPAY_CLEARING) == 0
     assert ledger.gl_balance(coa.BANK_CURRENT) - bank == 976_40
     assert (ledger.gl_balance(coa.EXP_GATEWAY_FEES), ledger.gl_balance(coa.GST_INPUT)) == (20_00, 3_60)
-    assert payments.reconcile.daily(utcnow().date()).differences == []
+    assert payments.reconcile.daily(ist_date(utcnow())).differences == []
     _verified()
 
 
@@ -367,7 +368,7 @@ def test_cli_reconcile_prints_the_days_figures(app, client, gw):
         client, member_token(m), "cli-1", purpose="deposit", account_no=sb.account_no, amount="300"
     ).get_json()
     post_webhook(client, _captured_event(gw, body["gateway_order_id"]), event_id="evt_cli")
-    day = utcnow().date()
+    day = ist_date(utcnow())
     out = app.test_cli_runner().invoke(args=["payments", "reconcile", "--date", day.isoformat()])
     assert out.exit_code == 0, out.output
     assert "orders checked 0" in out.output
