@@ -45,6 +45,12 @@ INTEREST_TYPES = ("reducing", "flat")
 FREQUENCIES = {"monthly": 1, "quarterly": 3, "half_yearly": 6}
 PENAL_MODES = ("percent", "fixed")
 SECURITY_TYPES = ("none", "gold", "deposit", "property", "vehicle")
+LOAN_DOC_TYPES = {
+    "income_proof": "Income proof (salary slips, ITR)", "bank_statement": "Bank statement",
+    "property_papers": "Property papers (title, 7/12 extract)", "valuation": "Valuation report",
+    "quotation": "Quotation / estimate", "sanction_letter": "Signed sanction letter",
+    "progress": "Construction progress certificate", "other": "Other",
+}  # fmt: skip
 LOAN_STATUSES = (
     "applied", "appraised", "sanctioned", "rejected", "disbursed", "active", "closed", "foreclosed", "written_off",
 )  # fmt: skip
@@ -388,3 +394,21 @@ class GoldRate(db.Model):
     rate_date: Mapped[date] = mapped_column(Date, unique=True)
     rate_22k_paise: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LoanDocument(db.Model):
+    """A document filed with a loan application (stored like KYC documents: private key, type sniffed)."""
+
+    __tablename__ = "loan_documents"
+    __table_args__ = (CheckConstraint(_in("doc_type", LOAN_DOC_TYPES), name="doc_type_valid"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), index=True)
+    doc_type: Mapped[str] = mapped_column(String(20))
+    storage_key: Mapped[str] = mapped_column(String(255), unique=True)
+    content_type: Mapped[str] = mapped_column(String(40))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    original_name: Mapped[str | None] = mapped_column(String(255))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -91,3 +91,51 @@ def test_apply_sanction_disburse_and_repay_at_the_counter(browser_page, live_app
     first = page.locator("#schedule tbody tr").first
     assert "paid" in first.inner_text() and "₹8,884.88" in first.inner_text()
     _shot(page, "loan-after-repayment")
+
+
+def test_housing_loan_documents_and_tranches_in_the_browser(browser_page, live_app, tmp_path):
+    page = browser_page
+    application, base = live_app
+    with application.app_context(), acting_as(SYSTEM):
+        from app.extensions import db
+        from app.models.ledger import Account
+        from app.models.loans import Loan
+        from app.models.members import Member
+        from app.models.users import StaffUser
+        from app.services import loans
+        from app.services.common import uow
+
+        sb = db.session.scalar(
+            select(Account).where(Account.kind == "savings", Account.member_id.not_in(select(Loan.member_id)),
+                                  Account.balance_paise >= 20_000_00).order_by(Account.id)  # fmt: skip
+        )
+        member = db.session.get(Member, sb.member_id)
+        clerk = db.session.scalar(select(StaffUser).where(StaffUser.username == "clerk"))
+        manager = db.session.scalar(select(StaffUser).where(StaffUser.username == "manager"))
+        loan = loans.apply(loans.Application(member_no=member.member_no, principal_paise=2_00_000_00, months=60,
+                                             product_code="HL", purpose="House", security_details="Plot 9, Nashik",
+                                             security_value_paise=6_00_000_00), by=clerk)  # fmt: skip
+        uow.commit()
+        loans.sanction(loan, by=manager, remarks="Site inspected")
+        uow.commit()
+        loan_no, sb_no = loan.loan_no, sb.account_no
+    pdf = tmp_path / "estimate.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+
+    _switch(page, base, "clerk")
+    page.goto(f"{base}/loans/{loan_no}")
+    page.select_option("#documents select[name=doc_type]", "quotation")
+    page.set_input_files("#documents input[type=file]", str(pdf))
+    page.click("#documents button[type=submit]")
+    page.wait_for_selector("#documents a:has-text('Quotation / estimate')")
+    page.fill("#disburse-form input[name=to_account]", sb_no)
+    page.fill("#disburse-form input[name=amount]", "1,20,000")
+    page.click("#disburse-form button[type=submit]")
+    page.wait_for_selector("#loan-status [data-status=active]")
+    assert "₹80,000.00 still to release" in page.inner_text("#released")
+    _shot(page, "tranche")
+    page.fill("#disburse-form input[name=to_account]", sb_no)
+    page.click("#disburse-form button:has-text('Release tranche')")
+    page.wait_for_selector("#outstanding:has-text('₹2,00,000.00')")
+    assert page.locator("#disburse-form").count() == 0 and "still to release" not in page.inner_text("#released")
+    _shot(page, "tranche-done")

@@ -128,3 +128,33 @@ def test_recovery_form_on_a_written_off_loan(lbooks, client, login):
     page = client.get(f"/loans/{loan.loan_no}").get_data(as_text=True)
     assert re.search(r'id="recovered">₹15,000.00<', page) and "Up to ₹85,000.00" in page
     assert ledger.gl_balance(coa.INCOME_BAD_DEBTS_RECOVERED) == 15_000_00  # on its normal (credit) side
+
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def test_documents_are_filed_with_the_application_and_served_to_staff(lbooks, client, login):
+    from io import BytesIO
+
+    from app.models.audit import AuditLog
+    from app.models.loans import LoanDocument
+    from tests.integration.loans.helpers import applied
+
+    m, _sb = borrower()
+    loan = applied(m, 1_00_000_00, 12)
+    login("clerk")
+    bad = client.post(f"/loans/{loan.loan_no}/documents", data={"doc_type": "income_proof",
+                      "file": (BytesIO(b"MZ\x90\x00 not a pdf"), "salary.pdf")}, content_type="multipart/form-data")  # fmt: skip
+    assert bad.status_code == 422 and "Only PDF, JPEG or PNG" in bad.get_data(as_text=True)
+    assert db.session.scalar(select(LoanDocument)) is None
+    ok = client.post(f"/loans/{loan.loan_no}/documents", data={"doc_type": "income_proof",
+                     "file": (BytesIO(PDF), "salary-slips.pdf")}, content_type="multipart/form-data")  # fmt: skip
+    assert ok.status_code == 302
+    page = client.get(f"/loans/{loan.loan_no}").get_data(as_text=True)
+    link = re.search(rf'href="(/loans/{loan.loan_no}/documents/\d+)"', page)
+    assert link is not None and "Income proof (salary slips, ITR)" in page and "salary-slips.pdf" in page
+    served = client.get(link.group(1))
+    assert served.status_code == 200 and served.mimetype == "application/pdf" and served.data == PDF
+    actions = set(db.session.scalars(select(AuditLog.action).where(AuditLog.entity_id == loan.loan_no)))
+    assert {"loans.document_upload", "loans.document_view"} <= actions
+    assert client.get(f"/loans/{loan.loan_no}/documents/999").status_code == 404

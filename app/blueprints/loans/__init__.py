@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("loans", __name__)
 
-from app.blueprints.loans import routes  # noqa: F401
+from app.blueprints.loans import documents, routes  # noqa: F401

@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
+from app.models.loans import LOAN_DOC_TYPES
 from app.web import select_choices
 
 
@@ -103,3 +104,7 @@ class ProductForm(FlaskForm):
 
 class GoldRateForm(FlaskForm):
     rate = StringField("22 carat rate per gram (₹)")
+
+
+class LoanDocumentForm(FlaskForm):
+    doc_type = SelectField("Document", choices=select_choices(LOAN_DOC_TYPES.items()))

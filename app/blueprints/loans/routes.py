@@ -17,9 +17,17 @@ from app import navigation
 from app.auth_loader import current_staff
 from app.blueprints.forms import amount_of, parse_amount_field
 from app.blueprints.loans import bp
-from app.blueprints.loans.forms import ApplicationForm, DisburseForm, GoldRateForm, ProductForm, RemarksForm, RepayForm
+from app.blueprints.loans.forms import (
+    ApplicationForm,
+    DisburseForm,
+    GoldRateForm,
+    LoanDocumentForm,
+    ProductForm,
+    RemarksForm,
+    RepayForm,
+)
 from app.extensions import db
-from app.models.loans import ASSET_CLASS_LABELS, LOAN_KINDS, Loan, rate_of
+from app.models.loans import ASSET_CLASS_LABELS, LOAN_DOC_TYPES, LOAN_KINDS, Loan, rate_of
 from app.money import format_inr, from_paise
 from app.navigation import NavItem
 from app.permissions import has_permission, permission_required
@@ -351,7 +359,8 @@ def _loan_page(loan, *, errors: dict | None = None, status: int = 200, repay_for
         disburse_form=DisburseForm(formdata=None), repay_form=repay_form or RepayForm(formdata=None), result=result,
         sanction_req=loans.workflow.pending_request(loan), tranches=loans.allows_tranches(loan),
         released=loans.disbursed_paise(loan), written_off=loans.written_off_paise(loan),
-        recovered=loans.recovered_paise(loan),
+        recovered=loans.recovered_paise(loan), documents=loans.documents.documents(loan),
+        document_form=LoanDocumentForm(formdata=None), doc_labels=LOAN_DOC_TYPES,
     )  # fmt: skip
 
 

@@ -20,6 +20,7 @@ from . import (  # noqa: F401
     calculators,
     collateral,
     disbursement,
+    documents,
     emi,
     events,
     overdue,
