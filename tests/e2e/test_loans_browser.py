@@ -105,10 +105,9 @@ def test_housing_loan_documents_and_tranches_in_the_browser(browser_page, live_a
         from app.services import loans
         from app.services.common import uow
 
-        sb = db.session.scalar(
-            select(Account).where(Account.kind == "savings", Account.member_id.not_in(select(Loan.member_id)),
-                                  Account.balance_paise >= 20_000_00).order_by(Account.id)  # fmt: skip
-        )
+        free = Account.member_id.not_in(select(Loan.member_id))
+        rich = Account.balance_paise >= 20_000_00
+        sb = db.session.scalar(select(Account).where(Account.kind == "savings", free, rich).order_by(Account.id))
         member = db.session.get(Member, sb.member_id)
         clerk = db.session.scalar(select(StaffUser).where(StaffUser.username == "clerk"))
         manager = db.session.scalar(select(StaffUser).where(StaffUser.username == "manager"))
