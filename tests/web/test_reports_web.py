@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -121,3 +122,13 @@ def test_statement_page_bad_date_is_a_clear_error(client, login, posted):
     assert "is in the future; the latest business day is 02-04-2026" in response.get_data(as_text=True)
     refused = client.get("/reports/profit-and-loss.csv?from=2026-04-02&to=2026-04-01")
     assert refused.status_code == 422 and "inverted" in refused.get_data(as_text=True)
+
+
+def test_report_links_open_the_pages_and_print_views_carry_their_csp_nonce(client, login, posted):
+    login("accountant")
+    index = client.get("/reports/").get_data(as_text=True)
+    for path in ("/reports/profit-and-loss", "/reports/balance-sheet", "/reports/receipts-payments"):
+        assert f'href="{path}"' in index  # the page, not its PDF or CSV
+    printed = client.get("/reports/balance-sheet?date=2026-04-01&print=1")
+    nonce = re.search(r'<style nonce="([^"]+)"', printed.get_data(as_text=True))
+    assert nonce is not None and f"'nonce-{nonce.group(1)}'" in printed.headers["Content-Security-Policy"]

@@ -11,11 +11,11 @@ import io
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from app import navigation
-from app.blueprints.printing import pdf_font, pdf_response
+from app.blueprints.printing import printed
 from app.blueprints.reports import bp
 from app.blueprints.reports.forms import YearEndInput, default_year_end, read_date, read_period
 from app.extensions import db
@@ -74,12 +74,7 @@ def _statement(
         header, rows = csv_rows(report)
         return csv_response(f"{filename}.csv", header, rows)
     if fmt == "pdf" or request.args.get("print"):
-        html = render_template(
-            "reports/print.html", partial=partial, title=title, report=report, pdf=fmt == "pdf", pdf_font=pdf_font()
-        )
-        if fmt == "pdf":
-            return pdf_response(f"{filename}.pdf", html)
-        return Response(html, mimetype="text/html")
+        return printed(partial, title, fmt, f"{filename}.pdf", report=report)
     return render(template, partial, status=422 if error else 200, report=report, error=error, title=title, **context)
 
 
@@ -103,9 +98,9 @@ def _pl_csv(pl: reports.ProfitAndLoss):
     return ["side", "code", "name", "amount", "previous_year"], rows
 
 
-@bp.get("/profit-and-loss", defaults={"fmt": "html"})
 @bp.get("/profit-and-loss.csv", defaults={"fmt": "csv"})
 @bp.get("/profit-and-loss.pdf", defaults={"fmt": "pdf"})
+@bp.get("/profit-and-loss", defaults={"fmt": "html"})
 @permission_required("reports.view")
 def profit_and_loss(fmt: str):
     """Income and expenditure for a period, with the same period of last year alongside."""
@@ -141,9 +136,9 @@ def _bs_csv(bs: reports.BalanceSheet):
     return ["side", "schedule", "code", "name", "amount", "previous_year"], rows
 
 
-@bp.get("/balance-sheet", defaults={"fmt": "html"})
 @bp.get("/balance-sheet.csv", defaults={"fmt": "csv"})
 @bp.get("/balance-sheet.pdf", defaults={"fmt": "pdf"})
+@bp.get("/balance-sheet", defaults={"fmt": "html"})
 @permission_required("reports.view")
 def balance_sheet(fmt: str):
     """The balance sheet as of a date in the co-operative format, with schedules."""
@@ -171,9 +166,9 @@ def _rp_csv(rp: reports.ReceiptsPayments):
     return ["side", "code", "name", "amount"], rows
 
 
-@bp.get("/receipts-payments", defaults={"fmt": "html"})
 @bp.get("/receipts-payments.csv", defaults={"fmt": "csv"})
 @bp.get("/receipts-payments.pdf", defaults={"fmt": "pdf"})
+@bp.get("/receipts-payments", defaults={"fmt": "html"})
 @permission_required("reports.view")
 def receipts_payments(fmt: str):
     """Cash and bank receipts and payments by head of account for a period."""
@@ -251,8 +246,8 @@ def _dividend_csv(rows):
     )  # fmt: skip
 
 
-@bp.get("/year-end/<fy>/dividends", defaults={"fmt": "html"})
 @bp.get("/year-end/<fy>/dividends.csv", defaults={"fmt": "csv"})
+@bp.get("/year-end/<fy>/dividends", defaults={"fmt": "html"})
 @permission_required("reports.view")
 def dividend_register(fy: str, fmt: str):
     """The dividend register of a closed year: one row per member."""
@@ -266,8 +261,8 @@ def dividend_register(fy: str, fmt: str):
     return render("reports/dividends.html", run=run, rows=rows)
 
 
-@bp.get("/dividends/unclaimed", defaults={"fmt": "html"})
 @bp.get("/dividends/unclaimed.csv", defaults={"fmt": "csv"})
+@bp.get("/dividends/unclaimed", defaults={"fmt": "html"})
 @permission_required("reports.view")
 def unclaimed_dividends(fmt: str):
     """Dividends held payable because the member had no savings account to credit."""
@@ -294,8 +289,8 @@ def _cell(value: Any, kind: str) -> Any:
     return value
 
 
-@bp.get("/t/<slug>", defaults={"fmt": "html"})
 @bp.get("/t/<slug>.csv", defaults={"fmt": "csv"})
+@bp.get("/t/<slug>", defaults={"fmt": "html"})
 @permission_required("reports.view")
 def table(slug: str, fmt: str):
     """A tabular report (deposit reports, regulatory returns) as a page, print view or CSV."""
@@ -315,9 +310,7 @@ def table(slug: str, fmt: str):
                          ("Total" if i == 0 else "") for i, c in enumerate(result.columns)])  # fmt: skip
         return csv_response(f"{slug}.csv", [c.key for c in result.columns], rows)
     if request.args.get("print") and result is not None:
-        html = render_template("reports/print.html", partial="reports/_table.html", title=result.title, report=result,
-                               spec=report, pdf=False)  # fmt: skip
-        return Response(html, mimetype="text/html")
+        return printed("reports/_table.html", result.title, "html", f"{slug}.pdf", report=result, spec=report)
     return render(
         "reports/table.html", "reports/_table.html", status=422 if error else 200,
         report=result, error=error, spec=report, args=request.args,
