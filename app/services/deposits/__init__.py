@@ -25,6 +25,7 @@ from . import (  # noqa: F401
     savings,
     statements,
     tds,
+    tds_year_end,
 )
 from .accounts import (  # noqa: F401
     CUSTOMER_KINDS,

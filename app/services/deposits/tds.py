@@ -72,7 +72,7 @@ def fy_totals(member_id: int, fy: str) -> tuple[int, int]:
     return int(interest_sum), int(tds_sum)
 
 
-def _lock_member(member_id: int) -> Member:
+def lock_member(member_id: int) -> Member:
     """Serialise TDS for one member (two credits at once must not both miss the threshold)."""
     return db.session.scalars(
         select(Member).where(Member.id == member_id).with_for_update().execution_options(populate_existing=True)
@@ -91,7 +91,7 @@ def assess(account: Account, interest_paise: int, on: date) -> TdsDeduction:
     """
     if interest_paise < 0:
         raise ValidationError("Interest cannot be negative.")
-    member = _lock_member(account.member_id)  # type: ignore[arg-type]
+    member = lock_member(account.member_id)  # type: ignore[arg-type]
     fy = interest.financial_year(on)
     before_interest, before_tds = fy_totals(member.id, fy)
     senior = is_senior_for_fy(member, on)

@@ -64,6 +64,10 @@ def _accrual(month_end: date) -> int:
     return sum(1 for v in accrued.values() if v)
 
 
+def _tds_year_end(fy_end: date) -> int:
+    return deposits.tds_year_end.recover_shortfalls(fy_end)
+
+
 def _dormancy(on: date) -> int:
     return len(deposits.mark_dormant(on))
 
@@ -77,6 +81,15 @@ def _close(on: date) -> int:
 register(DayStep("prechecks", 10, "Pre-checks", run=_prechecks))
 register(DayStep("deposit_maturities", 20, "FD payouts and maturities, RD dues, fees and maturities", run=_maturities))
 register(DayStep("deposit_accrual", 25, "FD and RD interest accrual (month end)", runs_on="month_end", run=_accrual))
+register(
+    DayStep(
+        "tds_year_end",
+        26,
+        "TDS short-deducted in the year, recovered from savings (31 March)",
+        runs_on="fy_end",
+        run=_tds_year_end,
+    )
+)
 register(
     DayStep(
         "sb_interest",
