@@ -431,6 +431,11 @@ def liquidity(args: Mapping[str, str]) -> Table:
     )
 
 
+def _share(amount: int, numerator: int, denominator: int = 100) -> int:
+    """``amount × numerator / denominator`` in whole paise, half-up."""
+    return int((Decimal(amount) * numerator / denominator).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
 RISK_WEIGHTS = {"cash": 0, "govt_securities": 0, "bank": 20, "other_investments": 20, "loans": 100, "other": 100}
 
 
@@ -447,9 +452,9 @@ def crar(args: Mapping[str, str]) -> Table:
         ("Loans and advances (net of NPA provision)", p.loans_net, RISK_WEIGHTS["loans"]),
         ("Interest receivable, fixed and other assets", p.interest_receivable + p.other_assets, RISK_WEIGHTS["other"]),
     ]
-    rwa = sum(amount * weight // 100 for _, amount, weight in exposures)
-    tier2 = min(p.standard_provision, rwa * 125 // 10_000)
-    rows = [{"item": name, "amount": amount, "weight": Decimal(weight), "weighted": amount * weight // 100}
+    rwa = sum(_share(amount, weight) for _, amount, weight in exposures)
+    tier2 = min(p.standard_provision, _share(rwa, 125, 10_000))
+    rows = [{"item": name, "amount": amount, "weight": Decimal(weight), "weighted": _share(amount, weight)}
             for name, amount, weight in exposures]  # fmt: skip
     rows += [
         {"item": "Risk-weighted assets", "amount": None, "weight": None, "weighted": rwa},
