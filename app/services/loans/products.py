@@ -297,6 +297,18 @@ DEFAULT_PRODUCTS: list[dict[str, Any]] = [
         "security_type": "property", "settings": {"tranches": True},
         "description": "Released in tranches as construction progresses",
     },
+    {
+        "code": "VEH", "name": "Vehicle loan", "kind": "vehicle", "prefix": "VH", "min_rate_bp": 950,
+        "max_rate_bp": 1300, "rate_bp": 1050, "min_amount_paise": 50_000_00, "max_amount_paise": 15_00_000_00,
+        "min_months": 12, "max_months": 84, "processing_fee_bp": 50, "penal_rate_bp": 200, "grace_days": 5,
+        "security_type": "vehicle", "description": "Hypothecation of the vehicle bought",
+    },
+    {
+        "code": "BUS", "name": "Business loan", "kind": "business", "prefix": "BU", "min_rate_bp": 1150,
+        "max_rate_bp": 1500, "rate_bp": 1250, "min_amount_paise": 25_000_00, "max_amount_paise": 25_00_000_00,
+        "min_months": 12, "max_months": 60, "processing_fee_bp": 100, "penal_rate_bp": 200, "grace_days": 3,
+        "security_type": "none", "description": "Working capital and equipment for members' businesses",
+    },
 ]  # fmt: skip
 
 
