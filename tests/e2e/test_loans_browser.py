@@ -138,3 +138,11 @@ def test_housing_loan_documents_and_tranches_in_the_browser(browser_page, live_a
     page.wait_for_selector("#outstanding:has-text('₹2,00,000.00')")
     assert page.locator("#disburse-form").count() == 0 and "still to release" not in page.inner_text("#released")
     _shot(page, "tranche-done")
+    page.fill("#repay-form input[name=amount]", "5,000")
+    page.select_option("#repay-form select[name=mode]", "transfer")
+    page.fill("#repay-form input[name=from_account]", sb_no)
+    page.click("#repay-form button[type=submit]")
+    page.wait_for_selector("#repay-result a:has-text('Print receipt')")  # swapped in place by htmx
+    page.goto(base + page.get_attribute("#repay-result a", "href"))
+    assert "Total received" in page.inner_text("#loan-receipt") and "₹5,000.00" in page.inner_text("#loan-receipt")
+    _shot(page, "receipt")
