@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, redirect, request, send_file, url_for
+from flask import Response, abort, redirect, request, url_for
 
 from app.auth_loader import current_staff
+from app.blueprints.files import stored_file
 from app.blueprints.loans import bp
 from app.blueprints.loans.forms import LoanDocumentForm
 from app.blueprints.loans.routes import _loan_or_404, _loan_page
@@ -53,9 +54,4 @@ def document_view(loan_no: str, doc_id: int) -> Response:
     loans.documents.record_view(loan, doc)
     uow.commit()
     filename = f"{loan.loan_no}-{doc.doc_type}-{doc.id}{storage.ALLOWED[doc.content_type]}"
-    if storage.using_s3():
-        return redirect(storage.presigned_url(doc.storage_key, content_type=doc.content_type, filename=filename))
-    response = send_file(storage.local_file(doc.storage_key), mimetype=doc.content_type, as_attachment=False,
-                         download_name=filename, max_age=0)  # fmt: skip
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return stored_file(doc.storage_key, doc.content_type, filename)

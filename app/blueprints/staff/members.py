@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, current_app, flash, redirect, request, send_file, url_for
+from flask import Response, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -17,6 +17,7 @@ from wtforms import FieldList
 
 from app import navigation
 from app.auth_loader import current_staff
+from app.blueprints.files import stored_file
 from app.blueprints.staff import bp
 from app.blueprints.staff.member_forms import MemberForm, StatusForm, UploadForm
 from app.extensions import db
@@ -413,17 +414,7 @@ def _serve_document(member: Member, doc) -> Response:
     kyc.record_view(doc, by=current_staff())
     uow.commit()
     filename = f"{member.member_no}-{doc.doc_type}-{doc.id}{storage.ALLOWED[doc.content_type]}"
-    if storage.using_s3():
-        return redirect(storage.presigned_url(doc.storage_key, content_type=doc.content_type, filename=filename))
-    response = send_file(
-        storage.local_file(doc.storage_key),
-        mimetype=doc.content_type,
-        as_attachment=False,
-        download_name=filename,
-        max_age=0,
-    )
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return stored_file(doc.storage_key, doc.content_type, filename)
 
 
 SPECIMEN_TYPES = ("photo", "signature")

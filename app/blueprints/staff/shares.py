@@ -151,77 +151,58 @@ def share_receipt(member_no: str, entry_id: int) -> Response:
     return render("staff/members/receipt.html", r=shares.receipt(member, entry_id), member=member)
 
 
-@bp.route("/staff/members/<member_no>/shares/refund", methods=["GET", "POST"])
-@permission_required("shares.manage")
-def shares_refund(member_no: str) -> Response:
-    """Request a share refund (a checker approves it)."""
+def _request_form(member_no: str, form, kind: str, submit) -> Response:
+    """The refund / transfer request form: ``submit(member, form)`` queues it for a checker."""
     member = _member(member_no)
-    form = RefundForm()
     top: list[str] = []
     if request.method == "POST" and form.validate_on_submit():
         try:
-            req = shares.request_refund(
-                member,
-                shares=form.shares.data,
-                mode=form.mode.data,
-                to_account_no=form.to_account.data,
-                reason=form.reason.data,
-                close_membership=bool(form.close_membership.data),
-                maker=current_staff(),
-            )
+            req = submit(member, form)
         except DomainError as exc:
             db.session.rollback()
             top = _apply_errors(form, exc)
         else:
             uow.commit()
-            flash(f"Refund request #{req.id} is waiting for a checker's approval.", "success")
+            flash(f"{kind.title()} request #{req.id} is waiting for a checker's approval.", "success")
             return redirect(url_for("staff.member_profile", member_no=member.member_no) + "#shares")
     return render(
         "staff/members/share_request.html",
         member=member,
         form=form,
         top_errors=top,
-        kind="refund",
+        kind=kind,
         holding=shares.holding(member),
         minimum=shares.min_shares(),
         status=422 if request.method == "POST" else 200,
     )
+
+
+@bp.route("/staff/members/<member_no>/shares/refund", methods=["GET", "POST"])
+@permission_required("shares.manage")
+def shares_refund(member_no: str) -> Response:
+    """Request a share refund (a checker approves it)."""
+
+    def submit(member, form):
+        return shares.request_refund(
+            member, shares=form.shares.data, mode=form.mode.data, to_account_no=form.to_account.data,
+            reason=form.reason.data, close_membership=bool(form.close_membership.data), maker=current_staff(),
+        )  # fmt: skip
+
+    return _request_form(member_no, RefundForm(), "refund", submit)
 
 
 @bp.route("/staff/members/<member_no>/shares/transfer", methods=["GET", "POST"])
 @permission_required("shares.manage")
 def shares_transfer(member_no: str) -> Response:
     """Request a share transfer to another member (a checker approves it)."""
-    member = _member(member_no)
-    form = TransferForm()
-    top: list[str] = []
-    if request.method == "POST" and form.validate_on_submit():
-        try:
-            req = shares.request_transfer(
-                member,
-                to_member_no=form.to_member_no.data,
-                shares=form.shares.data,
-                reason=form.reason.data,
-                close_membership=bool(form.close_membership.data),
-                maker=current_staff(),
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            top = _apply_errors(form, exc)
-        else:
-            uow.commit()
-            flash(f"Transfer request #{req.id} is waiting for a checker's approval.", "success")
-            return redirect(url_for("staff.member_profile", member_no=member.member_no) + "#shares")
-    return render(
-        "staff/members/share_request.html",
-        member=member,
-        form=form,
-        top_errors=top,
-        kind="transfer",
-        holding=shares.holding(member),
-        minimum=shares.min_shares(),
-        status=422 if request.method == "POST" else 200,
-    )
+
+    def submit(member, form):
+        return shares.request_transfer(
+            member, to_member_no=form.to_member_no.data, shares=form.shares.data, reason=form.reason.data,
+            close_membership=bool(form.close_membership.data), maker=current_staff(),
+        )  # fmt: skip
+
+    return _request_form(member_no, TransferForm(), "transfer", submit)
 
 
 def _share_request(req_id: int) -> tuple[ApprovalRequest, Member]:
