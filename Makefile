@@ -42,13 +42,19 @@ PYTEST_ARGS ?= -n $(TEST_WORKERS)
 test: install-dev browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Browser tests drive Debian's Chromium (no browser download). Installed here when we may.
+# Browser tests drive Debian's Chromium (no browser download), with a Devanagari font for the
+# Hindi pages. Installed here when we may.
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing chromium for the browser tests"; \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || echo "chromium could not be installed"; \
 	  else echo "chromium not found: browser tests will be skipped (install Debian's chromium to run them)"; fi; }
+	@fc-list 2>/dev/null | grep -qi devanagari || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing a Devanagari font so the Hindi pages render in the browser tests"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-lohit-deva >/dev/null) || echo "fonts-lohit-deva could not be installed"; \
+	  fi; }
 
 lint: install-dev
 	$(BIN)/ruff check .
