@@ -210,6 +210,7 @@ _DECLARED: tuple[Setting, ...] = (
     Setting("RAZORPAY_BASE_URL", str, "https://api.razorpay.com", "Razorpay API base URL"),
     Setting("PAYOUT_DAILY_LIMIT_PAISE", int, 2_00_000_00, "payouts per member per day at most this much"),
     Setting("PAYOUT_APPROVAL_PAISE", int, 1_00_000_00, "staff payouts above this go to maker-checker"),
+    Setting("PAYOUT_OTP_PAISE", int, 0, "member API payouts above this need an SMS code (0: every one, as the portal)"),
     Setting("BENEFICIARY_COOLING_HOURS", int, 24, "hours after a new beneficiary before a large first payout"),
     Setting(
         "BENEFICIARY_COOLING_PAISE", int, 10_000_00, "a payout above this to a beneficiary still cooling is refused"

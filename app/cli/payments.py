@@ -38,6 +38,7 @@ def payments_reconcile(on) -> None:
         ("gateway clearing GL", report.clearing_paise),
         ("payouts in transit GL", report.in_transit_paise),
         ("open payouts", report.open_payouts_paise),
+        ("RazorpayX balance GL", report.razorpayx_paise),
     ):
         click.echo(f"{day:%d-%m-%Y} {label}: {format_inr(paise)}")
     for line in report.differences:

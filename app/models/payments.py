@@ -8,7 +8,8 @@ payouts to outside accounts (``Payout``) and saved ``Beneficiary`` rows (DESIGN.
 * ``PaymentEvent`` — append-only history of payments and payouts, including every webhook
   seen (``event_id`` UNIQUE: a replayed event changes nothing) and unknown events for staff.
 * ``Payout`` — money from a member's SB to an outside bank account or VPA; the amount sits in
-  the payouts-in-transit GL until the gateway says processed; reversed/failed returns it once.
+  the payouts-in-transit GL until the gateway says processed (then it moves to the RazorpayX
+  balance GL); reversed/failed — even after processed — returns it once.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ PAYOUT_MOVES = {
     "pending_approval": {"queued", "failed"},
     "queued": {"processing", "processed", "reversed", "failed"},
     "processing": {"processed", "reversed", "failed"},
-    "processed": set(),
+    "processed": {"reversed", "failed"},  # rare: the beneficiary bank returns a processed payout (0050)
     "reversed": set(),
     "failed": set(),
 }

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, g, jsonify
+from flask import Response, after_this_request, g, jsonify
 
+from app import jobs
 from app.blueprints.api import bp
 from app.blueprints.api.auth import api_permission, current_subject
 from app.blueprints.api.common import json_body
 from app.blueprints.api.idempotency import idempotent
 from app.blueprints.api.openapi import api_doc, array, date, integer, money, obj, schema, string
 from app.extensions import db
+from app.jobs import payments as payment_jobs
 from app.models.loans import ASSET_CLASSES, LOAN_STATUSES, Loan, rate_of
 from app.models.members import Member
 from app.money import MoneyError, parse_amount, to_json
-from app.services import loans
+from app.services import loans, payments
 from app.services.access import member_id_of
 from app.services.common import NotFound, ValidationError, uow
 from app.services.ledger import calendar
@@ -266,22 +268,54 @@ def loan_approve(loan_no: str) -> Response:
     "Disburse a sanctioned loan",
     tags=["loans"],
     description="Credits the member's savings account `to_account` (processing fee and GST deducted); "
-    "`mode: cash` pays from the API user's open cash drawer. `amount` (optional, default all that is left) "
-    "releases a tranche on products disbursed in tranches; called again on an active loan it releases the next.",
+    "`mode: cash` pays from the API user's open cash drawer; `mode: payout` sends the net amount to one of the "
+    "member's saved beneficiaries (`beneficiary_id`, past its cooling period) by `payout_mode` NEFT (default), "
+    "IMPS or RTGS through RazorpayX: Dr loan / Cr payouts in transit at once, the answer carries the `payout` "
+    "(sent after the commit; a failed or reversed payout is credited to the member's savings account). "
+    "`amount` (optional, default all that is left) releases a tranche on products disbursed in tranches; called "
+    "again on an active loan it releases the next.",
     request=schema(
-        "LoanDisbursement", obj(to_account=string(), mode=string(enum=["transfer", "cash"]), amount=money())
+        "LoanDisbursement",
+        obj(
+            to_account=string("mode transfer: the member's savings account"),
+            mode=string(enum=["transfer", "cash", "payout"]),
+            beneficiary_id=integer("mode payout: the id of one of the member's saved beneficiaries"),
+            payout_mode=string(enum=list(payments.external.OUT_MODES), description="mode payout (default NEFT)"),
+            amount=money(),
+        ),
     ),
-    responses={200: ("The active loan", LOAN)},
+    responses={200: ("The active loan (with `payout` for mode payout)", LOAN)},
 )
 @api_permission("loans.disburse")
 @idempotent
 def loan_disburse(loan_no: str) -> Response:
     data = json_body()
     amount = _money(data, "amount", required=False) or None
+    mode = _text(data, "mode") or "transfer"
+    if mode == "payout":
+        return _disburse_by_payout(_visible(loan_no), data, amount)
     loan = loans.disburse(_visible(loan_no), by=g.api_user, to_account_no=_text(data, "to_account"),
-                          mode=_text(data, "mode") or "transfer", amount_paise=amount, channel="api")  # fmt: skip
+                          mode=mode, amount_paise=amount, channel="api")  # fmt: skip
     uow.commit()
     return jsonify(loan_json(loan))
+
+
+def _disburse_by_payout(loan: Loan, data: dict[str, Any], amount: int | None) -> Response:
+    payout = payments.disburse_loan(loan, beneficiary_id=data.get("beneficiary_id"), by=g.api_user,
+                                    mode=_text(data, "payout_mode") or "NEFT", amount_paise=amount, channel="api")  # fmt: skip
+    uow.commit()
+    pk, queued = payout.id, payout.status == "queued"
+
+    @after_this_request
+    def _send(response: Response) -> Response:  # after the commit: the disbursement is saved before sending
+        if queued and response.status_code == 200:
+            jobs.enqueue(payment_jobs.send_payout, pk)
+        return response
+
+    body = loan_json(loan)
+    body["payout"] = {"payout_id": payout.payout_id, "status": payout.status, "amount": to_json(payout.amount_paise),
+                      "mode": payout.mode, "beneficiary_id": payout.beneficiary_id, "utr": payout.utr}  # fmt: skip
+    return jsonify(body)
 
 
 @bp.get("/v1/loans/<loan_no>/schedule")

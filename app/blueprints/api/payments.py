@@ -8,6 +8,8 @@ quickly and leaves the work to a job.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from flask import Response, after_this_request, g, jsonify, request
@@ -15,17 +17,21 @@ from flask import Response, after_this_request, g, jsonify, request
 from app import jobs
 from app.blueprints.api import bp
 from app.blueprints.api.auth import api_permission, api_public, current_subject
-from app.blueprints.api.common import json_body
+from app.blueprints.api.common import domain_problem, json_body
 from app.blueprints.api.idempotency import idempotent
-from app.blueprints.api.openapi import api_doc, integer, money, nullable, obj, schema, string
+from app.blueprints.api.openapi import api_doc, integer, money, nullable, obj, ref, schema, string
+from app.errors import problem
 from app.jobs import payments as payment_jobs
 from app.models.payments import PAYMENT_PURPOSES, PAYMENT_STATUSES, PAYOUT_MODES, PAYOUT_STATUSES, Payment, Payout
 from app.money import MoneyError, parse_amount, to_json
 from app.services import payments
-from app.services.access import member_id_of
-from app.services.common import ValidationError, uow
+from app.services.access import member_auth, member_id_of
+from app.services.common import AuthError, ValidationError, idempotency, notifications, uow
+from app.services.common import validators as v
 from app.services.ledger import get_entry
+from app.settings import setting
 
+PROBLEM = ref("Problem")
 ORDER_REQUEST = schema(
     "PaymentOrderRequest",
     obj(
@@ -77,6 +83,10 @@ PAYOUT_REQUEST = schema(
         mode=string(enum=list(PAYOUT_MODES)),
         beneficiary=BENEFICIARY,
         narration=string(),
+        otp=string(
+            "Members: the 6-digit SMS code, for payouts above the code threshold (PAYOUT_OTP_PAISE; 0 = every "
+            "payout). Sent by the first call, which answers 428 otp-required"
+        ),
         required=["from_account", "amount", "mode", "beneficiary"],
     ),
 )
@@ -200,27 +210,93 @@ def payment_webhook() -> Response:
     return jsonify({"status": "accepted" if new else "duplicate"})
 
 
-@bp.post("/v1/payouts")
-@api_doc(
-    "Send money out (NEFT, IMPS, UPI, RTGS)",
-    tags=["payments"],
-    description="From the member's savings to an outside bank account (name, account_number, ifsc) or a UPI id "
-    "(name, vpa). The amount leaves the account at once; a reversal or failure returns it once. Staff payouts "
-    "above the approval threshold wait for a checker (pending_approval).",
-    request=PAYOUT_REQUEST,
-    responses={202: ("The payout, accepted", PAYOUT)},
-)
-@api_permission("payments.create", allow_members=True)
-@idempotent
-def payout_create() -> tuple[Response, int]:
-    data = json_body()
-    req = payments.PayoutRequest(
+def _payout_request(data: dict[str, Any]) -> payments.PayoutRequest:
+    return payments.PayoutRequest(
         from_account=_text(data, "from_account"),
         amount_paise=_amount(data),
         mode=_text(data, "mode").upper(),
         beneficiary=data.get("beneficiary"),
         narration=_text(data, "narration") or None,
     )
+
+
+def _code_problem(login, amount_paise: int) -> Response:
+    """Send the payout code (purpose ``payout``, as the portal) and answer 428: repeat with ``otp``."""
+    member_auth.issue_otp(login, "payout")
+    uow.commit()
+    notifications.dispatch()
+    threshold = int(setting("PAYOUT_OTP_PAISE"))
+    which = "Every payout needs" if threshold <= 0 else f"Payouts above {to_json(threshold)} need"
+    return problem(
+        428,
+        "Code required",
+        f"{which} the code we sent by SMS to {v.mask_mobile(login.mobile)}. Send the same request again "
+        'with "otp": "<code>" and the same Idempotency-Key.',
+        type_="otp-required",
+        otp_required=True,
+        amount=to_json(amount_paise),
+    )
+
+
+def member_code(view: Callable) -> Callable:
+    """A member's payout above ``PAYOUT_OTP_PAISE`` needs the SMS code of purpose ``payout``.
+
+    Outside ``@idempotent`` so that a sent code and a wrong attempt are kept (the idempotent
+    wrapper rolls back every refusal); a completed key is passed through to be replayed.
+    """
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        subject = current_subject()
+        if subject.kind != "member":
+            return view(*args, **kwargs)
+        key = idempotency.validate_key(request.headers.get("Idempotency-Key"))
+        done = idempotency.find(subject.scope, key)
+        if done is not None and done.response_status is not None:
+            return view(*args, **kwargs)  # a retry: @idempotent answers the stored payout
+        data = json_body()
+        req = _payout_request(data)
+        payments.check_request(subject, req)  # a bad request is refused before any code is sent
+        if not payments.code_needed(req.amount_paise):
+            return view(*args, **kwargs)
+        login = subject.entity
+        code = str(data.get("otp") or "").strip()
+        if not code:
+            return _code_problem(login, req.amount_paise)
+        try:
+            member_auth.check_code(login, "payout", code)
+        except AuthError as exc:
+            uow.commit()  # the wrong attempt is counted
+            return domain_problem(exc)
+        uow.commit()  # the code is spent, whatever the payout's fate
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+@bp.post("/v1/payouts")
+@api_doc(
+    "Send money out (NEFT, IMPS, UPI, RTGS)",
+    tags=["payments"],
+    description="From the member's savings to an outside bank account (name, account_number, ifsc) or a UPI id "
+    "(name, vpa). The amount leaves the account at once; a reversal or failure returns it once. Staff payouts "
+    "above the approval threshold wait for a checker (pending_approval). A member's payout above the code "
+    "threshold (`PAYOUT_OTP_PAISE`; 0, the default, means every payout, as in the portal) takes two calls: the "
+    "first sends a 6-digit SMS code and answers 428 `otp-required` (problem+json, `otp_required: true`); repeat "
+    "the same request with `otp` and the same `Idempotency-Key`. A wrong code answers 401 and is counted (after "
+    "`MEMBER_OTP_MAX_ATTEMPTS` the code dies); a code is spent once used.",
+    request=PAYOUT_REQUEST,
+    responses={
+        202: ("The payout, accepted", PAYOUT),
+        401: ("Wrong or expired SMS code (members)", PROBLEM),
+        428: ("An SMS code is needed; it was sent (members)", PROBLEM),
+    },
+)
+@api_permission("payments.create", allow_members=True)
+@member_code
+@idempotent
+def payout_create() -> tuple[Response, int]:
+    req = _payout_request(json_body())
     payout = payments.create_payout(current_subject(), req, by=_staff())
     uow.commit()
     if payout.status == "queued":

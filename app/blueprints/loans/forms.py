@@ -35,9 +35,18 @@ class DisburseForm(FlaskForm):
     nonce = HiddenField()
     mode = SelectField(
         "Pay out",
-        choices=select_choices([("transfer", "To the member's savings account"), ("cash", "Cash at the counter")]),
+        choices=select_choices(
+            [
+                ("transfer", "To the member's savings account"),
+                ("cash", "Cash at the counter"),
+                ("payout", "To a beneficiary (NEFT/IMPS)"),
+            ]
+        ),
     )
     to_account = StringField("Savings account")
+    beneficiary_id = SelectField("Beneficiary", choices=[], validate_choice=False,
+                                 description="The member's saved payees (a new one waits out its cooling period)")  # fmt: skip
+    payout_mode = SelectField("Send by", choices=select_choices([("NEFT", "NEFT"), ("IMPS", "IMPS"), ("RTGS", "RTGS")]))
     amount = StringField("Amount to release (₹)", validators=[Optional()], description="Blank: all that is left")
 
 

@@ -8,12 +8,12 @@ for HTMX requests, the partial that changed (``Vary: HX-Request``).
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from flask import Response, abort, make_response, redirect, request, url_for
 
-from app import navigation
+from app import jobs, navigation
 from app.auth_loader import current_staff
 from app.blueprints.forms import amount_of, parse_amount_field
 from app.blueprints.loans import bp
@@ -26,12 +26,15 @@ from app.blueprints.loans.forms import (
     RemarksForm,
     RepayForm,
 )
+from app.clock import ist
 from app.extensions import db
+from app.jobs import payments as payment_jobs
+from app.models.base import utcnow
 from app.models.loans import ASSET_CLASS_LABELS, LOAN_DOC_TYPES, LOAN_KINDS, Loan, rate_of
 from app.money import format_inr, from_paise
 from app.navigation import NavItem
 from app.permissions import has_permission, permission_required
-from app.services import loans, members
+from app.services import loans, members, payments
 from app.services.common import DomainError, NotFound, ValidationError, uow
 from app.services.ledger import calendar
 from app.web import apply_domain_error, is_htmx, render, select_choices, toast
@@ -356,12 +359,25 @@ def _loan_page(loan, *, errors: dict | None = None, status: int = 200, repay_for
         rows=loans.schedule.rows(loan) if loan.schedule_version else [], events=loans.history(loan),
         charges=loans.reads.charges(loan), classes=loans.reads.classifications(loan), labels=ASSET_CLASS_LABELS,
         checks=loan.eligibility or [], today=_today(), errors=errors or {}, remarks=RemarksForm(formdata=None),
-        disburse_form=DisburseForm(formdata=None), repay_form=repay_form or RepayForm(formdata=None), result=result,
+        disburse_form=_disburse_form(loan), repay_form=repay_form or RepayForm(formdata=None), result=result,
         sanction_req=loans.workflow.pending_request(loan), tranches=loans.allows_tranches(loan),
         released=loans.disbursed_paise(loan), written_off=loans.written_off_paise(loan),
         recovered=loans.recovered_paise(loan), documents=loans.documents.documents(loan),
         document_form=LoanDocumentForm(formdata=None), doc_labels=LOAN_DOC_TYPES,
     )  # fmt: skip
+
+
+def _disburse_form(loan, form: DisburseForm | None = None) -> DisburseForm:
+    """The disburse form, its beneficiary choice filled with the member's saved payees."""
+    form = form or DisburseForm(formdata=None)
+    now = utcnow()
+    choices = [("", "— choose —")]
+    for b in payments.beneficiaries(loan.member_id):
+        cooling = b.cooling_until if b.cooling_until.tzinfo else b.cooling_until.replace(tzinfo=UTC)
+        note = f" (new payee until {ist(cooling, '%d-%m-%Y %H:%M')})" if cooling > now else ""
+        choices.append((str(b.id), f"{b.name} · A/c …{(b.account_number or '')[-4:]} · {b.ifsc}{note}"))
+    form.beneficiary_id.choices = choices
+    return form
 
 
 @bp.get("/<loan_no>")
@@ -378,9 +394,17 @@ def disburse(loan_no: str) -> Response:
     try:
         amount = parse_amount_field(form.amount.data, "amount") if (form.amount.data or "").strip() else None
         key = f"loan-release:{form.nonce.data}" if form.nonce.data and loan.status == "active" else None
-        loans.disburse(loan, by=current_staff(), to_account_no=form.to_account.data, mode=form.mode.data or "transfer",
-                       amount_paise=amount, idempotency_key=key)  # fmt: skip
+        payout = None
+        if form.mode.data == "payout":
+            payout = payments.disburse_loan(loan, beneficiary_id=form.beneficiary_id.data, by=current_staff(),
+                                            mode=form.payout_mode.data or "NEFT", amount_paise=amount,
+                                            idempotency_key=key)  # fmt: skip
+        else:
+            loans.disburse(loan, by=current_staff(), to_account_no=form.to_account.data,
+                           mode=form.mode.data or "transfer", amount_paise=amount, idempotency_key=key)  # fmt: skip
         uow.commit()
+        if payout is not None and payout.status == "queued":
+            jobs.enqueue(payment_jobs.send_payout, payout.id)  # after the commit: the disbursement is saved first
     except DomainError as exc:
         db.session.rollback()
         if not has_permission(current_staff(), "loans.view"):
@@ -391,9 +415,11 @@ def disburse(loan_no: str) -> Response:
         if has_permission(current_staff(), "loans.view")
         else make_response("Disbursed", 200)
     )
+    sent = f" Payout {payout.payout_id} of {format_inr(payout.amount_paise)} {payout.mode} queued." if payout else ""
     return toast(
         response,
-        f"Loan {loan_no}: {format_inr(loans.disbursed_paise(loan))} released of {format_inr(loan.principal_paise)}.",
+        f"Loan {loan_no}: {format_inr(loans.disbursed_paise(loan))} released of {format_inr(loan.principal_paise)}."
+        + sent,
     )
 
 

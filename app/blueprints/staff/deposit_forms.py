@@ -61,6 +61,8 @@ class CloseForm(FlaskForm):
         "Pay out", choices=select_choices([("transfer", "To savings account"), ("cash", "In cash")]), default="transfer"
     )
     to_account = StringField("Savings account", validators=[Length(max=20)])
+    beneficiary_id = SelectField("Beneficiary (FD: pay to a beneficiary)", choices=[], validate_choice=False)
+    payout_mode = SelectField("Send by", choices=select_choices([("NEFT", "NEFT"), ("IMPS", "IMPS"), ("RTGS", "RTGS")]))
     form60_ref = StringField(
         "Form 60 reference (cash of ₹50,000+ without PAN)", validators=[Optional(), Length(max=40)]
     )

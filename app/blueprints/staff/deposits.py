@@ -8,7 +8,7 @@ page or — for HTMX requests — the partial that changed. Service errors land 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date
 from typing import Any
 
 from flask import Response, abort, current_app, flash, make_response, redirect, request, url_for
@@ -19,7 +19,7 @@ from wtforms import (
     SelectChoice,
 )
 
-from app import navigation
+from app import jobs, navigation
 from app.auth_loader import current_staff
 from app.blueprints.forms import amount_of
 from app.blueprints.staff import bp
@@ -34,15 +34,18 @@ from app.blueprints.staff.deposit_forms import (
     TdsFormForm,
 )
 from app.blueprints.staff.teller_forms import new_nonce
+from app.clock import ist
 from app.extensions import db
+from app.jobs import payments as payment_jobs
+from app.models.base import utcnow
 from app.models.deposits import DEPOSIT_KINDS, FD_PAYOUTS, MATURITY_ACTIONS, DepositAccount, DepositProduct, rate_of
 from app.models.ledger import Account
 from app.models.members import Member
-from app.money import format_plain
+from app.money import format_inr, format_plain
 from app.navigation import NavItem
 from app.pagination import paginate
 from app.permissions import has_permission, permission_required
-from app.services import deposits, ledger, members
+from app.services import deposits, ledger, members, payments
 from app.services.common import DomainError, ValidationError, uow
 from app.services.deposits import fixed as fixed_deposits
 from app.services.deposits import interest, passbook, savings, tds
@@ -266,6 +269,37 @@ def deposit_member_lookup():
 # ---------------------------------------------------------------- account page
 
 
+PAYOUT_CHOICE = ("payout", "To a beneficiary (NEFT/IMPS)")
+
+
+def close_form(account: Account, form: CloseForm | None = None) -> CloseForm:
+    """The closure form; an FD's also offers its proceeds to one of the member's saved beneficiaries."""
+    form = form or CloseForm()
+    if account.kind == "fd" and account.member_id is not None:
+        form.mode.choices = [*form.mode.choices, PAYOUT_CHOICE]
+        now = utcnow()
+        choices = [("", "— choose —")]
+        for b in payments.beneficiaries(account.member_id):
+            cooling = b.cooling_until if b.cooling_until.tzinfo else b.cooling_until.replace(tzinfo=UTC)
+            note = f" (new payee until {ist(cooling, '%d-%m-%Y %H:%M')})" if cooling > now else ""
+            choices.append((str(b.id), f"{b.name} · A/c …{(b.account_number or '')[-4:]} · {b.ifsc}{note}"))
+        form.beneficiary_id.choices = choices
+    return form
+
+
+def _close(account: Account, form: CloseForm) -> tuple[int, Any]:
+    """Close by the form: (postings, the payout when the proceeds go to a beneficiary). Caller commits."""
+    if form.mode.data == "payout":
+        payout = payments.pay_deposit_proceeds(account, beneficiary_id=form.beneficiary_id.data, by=current_staff(),
+                                               mode=form.payout_mode.data or "NEFT", reason=form.reason.data or "")  # fmt: skip
+        return 1, payout
+    entries = deposits.close_account(
+        account, mode=form.mode.data, to_account_no=(form.to_account.data or "").strip() or None,
+        reason=form.reason.data or "", by=current_staff(), form60_ref=(form.form60_ref.data or "").strip() or None,
+    )  # fmt: skip
+    return len(entries), None
+
+
 def _account_context(account: Account) -> dict[str, Any]:
     da = deposits.deposit_of(account)
     today = ledger.business_date_or_today()
@@ -279,7 +313,7 @@ def _account_context(account: Account) -> dict[str, Any]:
         "tds_rows": tds.account_deductions(account),
         "recent": passbook.transactions([account], page=1, per_page=10, newest_first=True).lines,
         "status_form": StatusForm(action="unfreeze" if account.status == "frozen" else "freeze"),
-        "close_form": CloseForm(),
+        "close_form": close_form(account),
         "today": today,
         "member_url": url_for("staff.member_profile", member_no=da.member.member_no)
         if "staff.member_profile" in current_app.view_functions
@@ -354,17 +388,14 @@ def deposit_reactivate(account_no: str):
 def deposit_close(account_no: str):
     """Close the account and pay out what is due (SB: balance + interest; FD/RD: premature or matured)."""
     account = deposits.get_account(account_no)
-    form = CloseForm()
+    form = close_form(account)
     if not form.confirm.data:
         form.confirm.errors = ["Tick to confirm the figures were checked with the member."]
         ctx = _account_context(account)
         ctx["close_form"] = form
         return render("staff/deposits/account.html", status=422, **ctx)
     try:
-        entries = deposits.close_account(
-            account, mode=form.mode.data, to_account_no=(form.to_account.data or "").strip() or None,
-            reason=form.reason.data or "", by=current_staff(), form60_ref=(form.form60_ref.data or "").strip() or None,
-        )  # fmt: skip
+        count, payout = _close(account, form)
     except DomainError as exc:
         db.session.rollback()
         ctx = _account_context(account)
@@ -372,7 +403,13 @@ def deposit_close(account_no: str):
         apply_domain_error(form, exc)
         return render("staff/deposits/account.html", status=422, **ctx)
     uow.commit()
-    flash(f"Account {account.account_no} closed ({len(entries)} posting(s)).", "success")
+    if payout is not None:
+        if payout.status == "queued":
+            jobs.enqueue(payment_jobs.send_payout, payout.id)  # after the commit: the closure is saved first
+        flash(f"Account {account.account_no} closed; payout {payout.payout_id} of {format_inr(payout.amount_paise)} "
+              f"{payout.mode} to {payout.beneficiary['name']} queued.", "success")  # fmt: skip
+        return redirect(url_for("staff.deposit_account", account_no=account.account_no))
+    flash(f"Account {account.account_no} closed ({count} posting(s)).", "success")
     return redirect(url_for("staff.deposit_account", account_no=account.account_no))
 
 

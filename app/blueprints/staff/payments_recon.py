@@ -92,6 +92,7 @@ def figures(report: Any) -> list[tuple[str, int, str]]:
         ("Razorpay clearing GL", report.clearing_paise, "balance now"),
         ("Payouts in transit GL", report.in_transit_paise, "balance now"),
         ("Open payouts", report.open_payouts_paise, "queued or processing, debited, now"),
+        ("RazorpayX balance GL", report.razorpayx_paise, "balance now: funded by voucher, drawn by processed payouts"),
     ]
 
 

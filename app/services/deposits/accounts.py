@@ -25,7 +25,7 @@ from app.models.users import StaffUser
 from app.money import format_inr
 from app.services import counter, ledger
 from app.services.common import Conflict, DomainError, NotFound, ValidationError, approvals, audit, numbering
-from app.services.ledger import Line, calendar
+from app.services.ledger import Line, calendar, coa
 from app.settings import setting
 
 from . import kinds
@@ -361,6 +361,8 @@ def payout_line(account: Account, amount_paise: int, mode: str, to_account_no: s
         if target.id == account.id:
             raise ValidationError("Pay the balance to another account.", field="to_account")
         return Line.cr(target, amount_paise, f"From {account.account_no}"), target.account_no
+    if mode == "payout" and account.kind == "fd":  # to payouts in transit: only via payments.pay_deposit_proceeds
+        return Line.cr(coa.PAYOUTS_IN_TRANSIT, amount_paise, f"From {account.account_no}"), "a beneficiary by payout"
     raise ValidationError("Pay out in cash or by transfer to the member's savings account.", field="mode")
 
 

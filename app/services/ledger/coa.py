@@ -19,6 +19,7 @@ UPI_SETTLEMENT = "1210"
 NEFT_IMPS_SETTLEMENT = "1211"
 RAZORPAY_SETTLEMENT = "1212"
 RAZORPAY_CLEARING = RAZORPAY_SETTLEMENT  # collections wait here until the gateway settles to the bank
+RAZORPAYX_BALANCE = "1213"  # the RazorpayX current account payouts are paid from (decision 0050)
 GST_INPUT = "1604"
 LOANS_PERSONAL = "1301"
 LOANS_GOLD = "1302"
@@ -86,6 +87,7 @@ DEFAULT_CHART: list[tuple[str, str, str, str | None, str]] = [
     (UPI_SETTLEMENT, "UPI settlement", "asset", "1200", "nomanual"),
     (NEFT_IMPS_SETTLEMENT, "NEFT / IMPS settlement", "asset", "1200", "nomanual"),
     (RAZORPAY_SETTLEMENT, "Payment gateway (Razorpay) settlement", "asset", "1200", "nomanual"),
+    (RAZORPAYX_BALANCE, "RazorpayX current account (payouts)", "asset", "1200", ""),
     ("1300", "Loans and advances to members", "asset", "1000", "group"),
     (LOANS_PERSONAL, "Personal loans", "asset", "1300", "control"),
     (LOANS_GOLD, "Gold loans", "asset", "1300", "control"),

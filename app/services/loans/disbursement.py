@@ -2,7 +2,8 @@
 
 Dr the loan account (under the product's "loans to members" control GL) for the principal;
 Cr the member's savings account with the net amount, or pay it in cash from the acting
-cashier's drawer (``counter.pay_cash``); Cr processing fee income and GST payable
+cashier's drawer (``counter.pay_cash``), or Cr payouts in transit for a payout to the member's
+beneficiary (``payments.disburse_loan`` records the payout); Cr processing fee income and GST payable
 with the fee. A share-linkage shortfall is bought out of the disbursed money (from the
 savings account, through the members face). Then the schedule is generated and stored as
 version 1 from the disbursement date, and the loan becomes active.
@@ -35,7 +36,7 @@ from app.services.members import shares
 
 from . import applications, events, schedule
 
-MODES = ("transfer", "cash")
+MODES = ("transfer", "cash", "payout")  # payout: to payouts in transit, through ``payments.disburse_loan`` only
 RELEASES = ("disbursed", "tranche")
 
 
@@ -110,9 +111,17 @@ def _release_amount(loan: Loan, amount_paise: int | None) -> int:
     return amount_paise
 
 
-def _pay_out(loan: Loan, lines: list[ledger.Line], amount: int, target: Account | None, *, text: str, key: str,  # noqa: PLR0913
-             by: StaffUser | None, channel: str):  # fmt: skip
-    """Dr the loan account ``amount``; Cr ``target`` with what is left after ``lines`` (or pay that in cash)."""
+def _target_of(loan: Loan, mode: str, to_account_no: str | None) -> Account | str | None:
+    """Where the net money goes: the member's savings (transfer), payouts in transit (payout), the drawer (None)."""
+    if mode == "transfer":
+        return _target(loan, to_account_no)
+    return coa.PAYOUTS_IN_TRANSIT if mode == "payout" else None
+
+
+def _pay_out(loan: Loan, lines: list[ledger.Line], amount: int, target: Account | str | None, *, text: str,  # noqa: PLR0913
+             key: str, by: StaffUser | None, channel: str):  # fmt: skip
+    """Dr the loan account ``amount``; Cr ``target`` (an account, or the in-transit GL of a payout) with
+    what is left after ``lines``, or pay that in cash."""
     account = loan.account
     net = amount - sum(line.credit for line in lines)
     options = ledger.PostOptions(posted_by_id=by.id if by else None, channel=channel)
@@ -139,14 +148,18 @@ def disburse(  # noqa: PLR0913  (keyword-only options of a payout)
     idempotency_key: str | None = None,
     channel: str = "branch",
 ) -> Loan:
-    """Disburse a sanctioned loan (in full, or its first tranche), or release the next tranche of an active one."""
+    """Disburse a sanctioned loan (in full, or its first tranche), or release the next tranche of an active one.
+
+    ``mode="payout"`` credits payouts in transit: call it through ``payments.disburse_loan``, which
+    checks the member's beneficiary and records the payout in the same unit of work.
+    """
     loan = events.lock(loan)
     if idempotency_key and db.session.scalar(
         select(JournalEntry.id).where(JournalEntry.idempotency_key == idempotency_key)
     ):
         return loan  # a repeat of a release already made (a double click, an API retry)
     if mode not in MODES:
-        raise ValidationError("mode: transfer or cash.", field="mode")
+        raise ValidationError("mode: transfer, cash or payout (to a beneficiary).", field="mode")
     if loan.status == "sanctioned":
         return _first(loan, _release_amount(loan, amount_paise), by=by, to_account_no=to_account_no, mode=mode,
                       key=idempotency_key or f"loan-disburse:{loan.loan_no}", channel=channel)  # fmt: skip
@@ -160,8 +173,8 @@ def _first(loan: Loan, amount: int, *, by, to_account_no, mode: str, key: str, c
     on = calendar.current_business_date()
     fee, gst = fee_paise(loan)
     short = applications.share_shortfall_paise(loan)
-    target = _target(loan, to_account_no) if mode == "transfer" else None
-    if short and target is None:
+    target = _target_of(loan, mode, to_account_no)
+    if short and not isinstance(target, Account):
         raise ValidationError(
             f"Shares worth {format_inr(short)} are still to be bought; disburse to the member's savings account "
             "(the shares are bought from it) or collect the shares first.",
@@ -187,7 +200,7 @@ def _first(loan: Loan, amount: int, *, by, to_account_no, mode: str, key: str, c
     events.record(loan, "disbursed", to_status="disbursed", amount_paise=amount, entry=entry, by=by,
                   data={"mode": mode, "net_paise": net, "fee_paise": fee, "gst_paise": gst,
                         "sanctioned_paise": loan.principal_paise})  # fmt: skip
-    if short and target is not None:
+    if short and isinstance(target, Account):
         count = short // shares.face_value()
         shares.purchase(loan.member, shares=count, mode="transfer", from_account_no=target.account_no, by=by,
                         channel=channel, idempotency_key=f"{key}:shares")  # fmt: skip
@@ -198,7 +211,7 @@ def _first(loan: Loan, amount: int, *, by, to_account_no, mode: str, key: str, c
 def _tranche(loan: Loan, amount: int, *, by, to_account_no, mode: str, key: str | None, channel: str) -> Loan:  # noqa: PLR0913
     on = calendar.current_business_date()
     _check_tranche(loan, on)
-    target = _target(loan, to_account_no) if mode == "transfer" else None
+    target = _target_of(loan, mode, to_account_no)
     number = db.session.scalar(
         select(func.count(LoanEvent.id)).where(LoanEvent.loan_id == loan.id, LoanEvent.kind.in_(RELEASES))
     )

@@ -5,8 +5,10 @@ The amount leaves the SB at once (Dr SB / Cr payouts in transit, one ``ledger.po
 ``X-Payout-Idempotency`` key: a timeout or 5xx is retried with the same key (the payout stays
 ``queued``, the member sees "processing", reconciliation sends it again — never twice, the key
 makes the gateway answer the first payout); a definite refusal fails it and returns the money.
-``payout.processed`` records the UTR; ``payout.reversed`` / ``payout.failed`` return the money
-once (a ledger reversal: an entry is reversed at most once). Staff payouts above
+``payout.processed`` records the UTR and moves the money out of transit (Dr payouts in transit /
+Cr the RazorpayX balance, once per payout: decision 0050); ``payout.reversed`` / ``payout.failed``
+return the money once (a ledger reversal: an entry is reversed at most once), undoing the move
+out of transit first when the bank sent back a payout already processed. Staff payouts above
 ``PAYOUT_APPROVAL_PAISE`` wait for a checker (maker-checker), and are debited on approval.
 """
 
@@ -23,7 +25,7 @@ from sqlalchemy import func, or_, select
 from app.clock import ist, ist_date, ist_day_start
 from app.extensions import db
 from app.models.base import utcnow
-from app.models.ledger import Account
+from app.models.ledger import Account, JournalEntry
 from app.models.payments import PAYOUT_MODES, Beneficiary, Payout
 from app.models.users import StaffUser
 from app.money import format_inr
@@ -108,28 +110,51 @@ def _today_start() -> datetime:
 
 
 def sent_today_paise(member_id: int) -> int:
+    """The member's own payouts today (from savings; a loan or deposit paid out by payout is not counted)."""
     total = db.session.scalar(
-        select(func.coalesce(func.sum(Payout.amount_paise), 0)).where(
-            Payout.member_id == member_id, Payout.status.in_(LIVE), Payout.created_at >= _today_start()
+        select(func.coalesce(func.sum(Payout.amount_paise), 0))
+        .select_from(Payout)
+        .outerjoin(JournalEntry, JournalEntry.id == Payout.entry_id)
+        .where(
+            Payout.member_id == member_id,
+            Payout.status.in_(LIVE),
+            Payout.created_at >= _today_start(),
+            or_(JournalEntry.id.is_(None), JournalEntry.kind == "payout"),
         )
     )
     return int(total or 0)
 
 
-def create_payout(subject: Any, req: PayoutRequest, *, by: StaffUser | None = None) -> Payout:
-    """Validate, save the beneficiary, debit the SB into transit (or wait for a checker). Caller commits."""
+def check_amount(mode: str, amount: int) -> None:
+    """The amount rules of the payment rails (more than zero, UPI/IMPS caps, the RTGS floor)."""
+    if amount <= 0:
+        raise ValidationError("amount: more than zero.", field="amount")
+    if mode in MODE_MAX and amount > MODE_MAX[mode]:
+        raise ValidationError(f"amount: {mode} takes at most {format_inr(MODE_MAX[mode])}.", field="amount")
+    if mode == "RTGS" and amount < RTGS_MIN:
+        raise ValidationError(f"amount: RTGS starts at {format_inr(RTGS_MIN)}; use NEFT or IMPS.", field="amount")
+
+
+def check_request(subject: Any, req: PayoutRequest) -> tuple[Account, dict]:
+    """The checks that need no writing (the account visible to ``subject``, the payee, the amount)."""
     try:
         account = access.visible_account(subject, req.from_account, kinds=("savings", "current"))
     except NotFound:
         raise NotFound(f"No account {(req.from_account or '').strip().upper()!r}.", field="from_account") from None
     ben = clean_beneficiary(req.mode, req.beneficiary)
+    check_amount(req.mode, req.amount_paise)
+    return account, ben
+
+
+def code_needed(amount_paise: int) -> bool:
+    """Whether a member's own payout of this amount needs an SMS code (``PAYOUT_OTP_PAISE``; 0: every one)."""
+    return int(amount_paise) > int(setting("PAYOUT_OTP_PAISE"))
+
+
+def create_payout(subject: Any, req: PayoutRequest, *, by: StaffUser | None = None) -> Payout:
+    """Validate, save the beneficiary, debit the SB into transit (or wait for a checker). Caller commits."""
+    account, ben = check_request(subject, req)
     amount = req.amount_paise
-    if amount <= 0:
-        raise ValidationError("amount: more than zero.", field="amount")
-    if req.mode in MODE_MAX and amount > MODE_MAX[req.mode]:
-        raise ValidationError(f"amount: {req.mode} takes at most {format_inr(MODE_MAX[req.mode])}.", field="amount")
-    if req.mode == "RTGS" and amount < RTGS_MIN:
-        raise ValidationError(f"amount: RTGS starts at {format_inr(RTGS_MIN)}; use NEFT or IMPS.", field="amount")
     limit = int(setting("PAYOUT_DAILY_LIMIT_PAISE"))
     already = sent_today_paise(account.member_id)
     if already + amount > limit:
@@ -308,15 +333,85 @@ def settle(
         history.note(f"{source}.{status}"[:40], payout=p)
         return p
     detail = {"utr": utr, "reason": reason}
+    before = p.status
     if not history.move(p, status, f"{source}.{status}", detail=detail):
         history.note(f"{source}.{status}_ignored"[:40], payout=p, detail={**detail, "status": p.status})
         return p
     if status == "processed":
-        p.utr = utr
-    elif p.entry_id is not None and p.return_entry_id is None:
-        back = ledger.reverse(ledger.get_entry(p.entry_id), reason=f"Payout {p.payout_id} {status}")
-        p.return_entry_id = back.id
+        p.utr = utr or p.utr
+        paid_out(p)
+        return p
+    if before == "processed":  # rare: the bank sent the money back after the gateway said processed
+        _undo_paid_out(p, status)
+    _return(p, status)
     return p
+
+
+PAID_KEY_PREFIX = "payout-processed:"
+
+
+def paid_key(payout: Payout) -> str:
+    """The ledger idempotency key of a processed payout's move out of transit."""
+    return f"{PAID_KEY_PREFIX}{payout.payout_id}"
+
+
+def paid_entry(payout: Payout) -> JournalEntry | None:
+    """The posting that moved a processed payout out of transit (None before it is processed)."""
+    return db.session.scalar(select(JournalEntry).where(JournalEntry.idempotency_key == paid_key(payout)))
+
+
+def paid_out(payout: Payout) -> JournalEntry | None:
+    """Dr payouts in transit / Cr the RazorpayX balance, once per payout (decision 0050). Caller commits."""
+    if payout.entry_id is None or payout.status != "processed":
+        return None
+    already = paid_entry(payout)
+    if already is not None:
+        return already
+    entry = ledger.post(
+        [
+            ledger.Line.dr(coa.PAYOUTS_IN_TRANSIT, payout.amount_paise, payout.payout_id),
+            ledger.Line.cr(coa.RAZORPAYX_BALANCE, payout.amount_paise, f"{payout.mode} UTR {payout.utr or '-'}"),
+        ],
+        kind="payout",
+        narration=f"{payout.mode} payout {payout.payout_id} processed (UTR {payout.utr or 'not given'})",
+        idempotency_key=paid_key(payout),
+        reference=payout.payout_id,
+        options=ledger.PostOptions(channel="gateway"),
+    )
+    history.note("payout.paid_out", payout=payout, detail={"entry": entry.number, "utr": payout.utr})
+    audit.record("payout.paid_out", "payout", payout.payout_id, after={"entry": entry.number, "utr": payout.utr})
+    return entry
+
+
+def _undo_paid_out(payout: Payout, status: str) -> None:
+    """Reverse the move out of transit (the money is back in the RazorpayX balance)."""
+    entry = paid_entry(payout)
+    if entry is not None and ledger.reversal_of(entry) is None:
+        ledger.reverse(entry, reason=f"Payout {payout.payout_id} {status} after it was processed")
+
+
+def _return(payout: Payout, status: str) -> None:
+    """The money back to the member, once: the SB debit reversed, or (a loan or deposit paid out by
+    payout) credited to the member's savings account ``payout.account_id``."""
+    if payout.entry_id is None or payout.return_entry_id is not None:
+        return
+    debit = ledger.get_entry(payout.entry_id)
+    if debit.kind == "payout":
+        back = ledger.reverse(debit, reason=f"Payout {payout.payout_id} {status}")
+    else:
+        account = db.session.get(Account, payout.account_id)
+        back = ledger.post(
+            [
+                ledger.Line.dr(coa.PAYOUTS_IN_TRANSIT, payout.amount_paise, payout.payout_id),
+                ledger.Line.cr(account, payout.amount_paise, f"Returned: {payout.mode} payout {status}"),
+            ],
+            kind="payout",
+            narration=f"{payout.mode} payout {payout.payout_id} {status}: credited to {account.account_no}",
+            idempotency_key=f"payout-return:{payout.payout_id}",
+            reference=payout.payout_id,
+            options=ledger.PostOptions(channel="gateway", allow_frozen=True),
+        )
+    payout.return_entry_id = back.id
 
 
 def get_payout(subject: Any, payout_id: str) -> Payout:

@@ -3,7 +3,8 @@
 :func:`run` (the job and the staff screen's button) asks the gateway about each order created
 more than ``PAYMENT_STUCK_MINUTES`` ago that is still ``created`` (a captured payment credits
 once, exactly as the webhook would), sends payouts still ``queued`` (same idempotency key) and
-fetches payouts ``processing`` past the same age. :func:`daily` lists the Indian day's gateway
+fetches payouts ``processing`` past the same age, and posts the move out of transit of any
+processed payout still missing it (once per payout: decision 0050). :func:`daily` lists the Indian day's gateway
 collections and payouts against the clearing accounts, each difference with its likely cause.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 
 from app.clock import ist_day_bounds
 from app.extensions import db
@@ -81,7 +82,18 @@ def run(now: datetime | None = None) -> Result:
             source="reconcile",
         )
         out.payouts_settled += done.status != "processing"
+    for payout in unposted_processed():
+        payouts.paid_out(payout)  # processed before decision 0050, or its move out of transit was lost
+        out.payouts_settled += 1
     return out
+
+
+def unposted_processed() -> list[Payout]:
+    """Processed payouts (debited) whose money has not been moved out of transit."""
+    key = literal(payouts.PAID_KEY_PREFIX) + Payout.payout_id
+    posted = select(JournalEntry.id).where(JournalEntry.idempotency_key == key).exists()
+    stmt = select(Payout).where(Payout.status == "processed", Payout.entry_id.is_not(None), ~posted)
+    return list(db.session.scalars(stmt.order_by(Payout.id)))
 
 
 @dataclass(frozen=True)
@@ -115,7 +127,8 @@ class Daily:
     start: datetime | None = None  # the day's bounds in UTC
     end: datetime | None = None
     awaiting_settlement_paise: int = 0  # credited payments not yet settled to the bank
-    processed_in_transit_paise: int = 0  # processed payouts whose money is still in the transit GL
+    processed_in_transit_paise: int = 0  # processed payouts whose move out of transit is not posted yet
+    razorpayx_paise: int = 0  # the RazorpayX balance GL now (funded by voucher, drawn by processed payouts)
     to_resolve: int = 0  # mismatches and unknown events staff have not resolved
 
 
@@ -147,7 +160,7 @@ def daily(on: date) -> Daily:
     paid_out = _moved_paise(Payout, PaymentEvent.payout_id, "processed", start, end)
     awaiting = _sum(Payment, Payment.status == "paid") - settled_paise()
     open_payouts = _sum(Payout, Payout.status.in_(("queued", "processing")), Payout.entry_id.is_not(None))
-    processed = _sum(Payout, Payout.status == "processed", Payout.entry_id.is_not(None))
+    processed = sum(p.amount_paise for p in unposted_processed())
     clearing = ledger.gl_balance(coa.RAZORPAY_CLEARING)
     transit = ledger.gl_balance(coa.PAYOUTS_IN_TRANSIT)
     diffs = []
@@ -158,7 +171,7 @@ def daily(on: date) -> Daily:
     return Daily(
         on, collected, refunded, paid_out, clearing, transit, open_payouts, diffs,
         start=start, end=end, awaiting_settlement_paise=awaiting, processed_in_transit_paise=processed,
-        to_resolve=len(history.attention_events()),
+        to_resolve=len(history.attention_events()), razorpayx_paise=ledger.gl_balance(coa.RAZORPAYX_BALANCE),
     )  # fmt: skip
 
 
@@ -186,8 +199,9 @@ def _transit_difference(gl: int, expected: int, processed: int) -> Difference:
     if gl > expected and processed:
         why = (
             f"the in-transit GL holds {gap} more than the queued and processing payouts; "
-            f"{format_inr(processed)} of payouts the gateway reports processed are still in it, as no "
-            "posting moves a processed payout out of transit to the RazorpayX balance yet."
+            f"{format_inr(processed)} of payouts the gateway reports processed are still in it: their move "
+            "out of transit to the RazorpayX balance is not posted (processed before that posting existed, "
+            "or it failed). Run reconciliation now: it posts each once."
         )
         if gl - expected != processed:
             why += f" The other {format_inr(abs(gl - expected - processed))} has no payout behind it."

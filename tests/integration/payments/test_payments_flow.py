@@ -14,6 +14,7 @@ from app.clock import ist_date
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.ledger import JournalEntry, JournalLine
+from app.models.members import Member
 from app.models.payments import Payment, PaymentEvent, Payout
 from app.services import ledger, payments
 from app.services.common import uow
@@ -21,10 +22,11 @@ from app.services.ledger import coa
 from tests.deposit_helpers import member, open_sb
 from tests.integration.payments.conftest import point_at
 from tests.integration.payments.helpers import event, member_token, member_with_loan, post_webhook
+from tests.integration.portal.helpers import last_code, sms_fixture  # noqa: F401  (the "sms" fixture)
 
 
 @pytest.fixture
-def gw(app, books, razorpay):
+def gw(app, books, razorpay, sms):
     point_at(app, razorpay)
     return razorpay
 
@@ -213,10 +215,16 @@ def test_refund_processed_reverses_the_credit_once(client, gw):
 
 
 def _payout(client, headers, key: str, sb, amount: str = "1500", mode: str = "IMPS", beneficiary=None):
+    """A member's payout through the API, with the SMS code step when it is asked (428)."""
     ben = beneficiary or {"name": "Ravi Kumar", "account_number": "123456789012", "ifsc": "SBIN0001234"}
-    return client.post("/api/v1/payouts", json={"from_account": sb.account_no, "amount": amount, "mode": mode,
-                                                "beneficiary": ben, "narration": "rent"},
-                       headers={**headers, "Idempotency-Key": key})  # fmt: skip
+    body = {"from_account": sb.account_no, "amount": amount, "mode": mode, "beneficiary": ben, "narration": "rent"}
+    h = {**headers, "Idempotency-Key": key}
+    first = client.post("/api/v1/payouts", json=body, headers=h)
+    if first.status_code != 428:
+        return first
+    return client.post(
+        "/api/v1/payouts", json={**body, "otp": last_code(db.session.get(Member, sb.member_id).mobile)}, headers=h
+    )
 
 
 def test_payout_retried_after_a_5xx_with_the_same_key_then_processed(client, gw):
@@ -246,8 +254,9 @@ def test_payout_retried_after_a_5xx_with_the_same_key_then_processed(client, gw)
     post_webhook(client, done, event_id="evt_p1")
     read = client.get(f"/api/v1/payouts/{payout_id}", headers=headers).get_json()
     assert (read["status"], read["utr"]) == ("processed", "UTR123")
-    # processed is final: a late reversal changes nothing
-    post_webhook(client, event("payout.reversed", payout={"id": gw_id, "status": "reversed"}), event_id="evt_p2")
+    # processed moves the money out of transit to the RazorpayX balance (decision 0050)
+    assert ledger.gl_balance(coa.PAYOUTS_IN_TRANSIT) == 0
+    assert ledger.gl_balance(coa.RAZORPAYX_BALANCE) == -1500_00
     db.session.refresh(sb)
     assert sb.balance_paise == balance - 1500_00
     _verified()

@@ -71,3 +71,60 @@ def test_verified_return_and_webhook_race_credits_once(pg_app, pg_books, razorpa
     assert sb.balance_paise == start_balance + sum(1_000_00 + i for i in range(rounds))
     report = ledger.verify()
     assert report.ok, report.problems
+
+
+def test_processed_webhook_and_reconciliation_race_move_a_payout_out_of_transit_once(pg_app, pg_books, razorpay):
+    """Decision 0050: the webhook and the reconciliation's fetch both say processed at once; the
+    payout's row lock and the ``payout-processed:<id>`` key let one posting through."""
+    from datetime import timedelta
+
+    from app.models.base import utcnow
+    from app.models.payments import Payout
+    from app.services.ledger import coa
+
+    point_at(pg_app, razorpay)
+    m, sb, _loan = member_with_loan()
+    ben = {"name": "Ravi Kumar", "account_number": "123456789012", "ifsc": "SBIN0001234"}
+    payout = payments.create_payout(m, payments.PayoutRequest(sb.account_no, 1_500_00, "IMPS", ben))
+    uow.commit()
+    payments.send(payout)
+    uow.commit()
+    pk, gw_id, number = payout.id, payout.gateway_payout_id, payout.payout_id
+    razorpay.payouts[gw_id].update(status="processed", utr="UTRRACE")
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def by_reconcile():
+        try:
+            with pg_app.app_context():
+                barrier.wait()
+                uow.run(lambda: payments.reconcile.run(now=utcnow() + timedelta(hours=1)))
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    def by_webhook():
+        try:
+            client = pg_app.test_client()
+            barrier.wait()
+            hook = event("payout.processed", payout={"id": gw_id, "reference_id": number, "status": "processed",
+                                                      "utr": "UTRRACE"})  # fmt: skip
+            r = post_webhook(client, hook, event_id="evt_po_race")
+            assert r.status_code == 200, r.get_data(as_text=True)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=by_reconcile), threading.Thread(target=by_webhook)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    db.session.expire_all()
+    assert db.session.get(Payout, pk).status == "processed"
+    keyed = db.session.scalar(
+        select(func.count(JournalEntry.id)).where(JournalEntry.idempotency_key == f"payout-processed:{number}")
+    )
+    assert keyed == 1
+    assert ledger.gl_balance(coa.PAYOUTS_IN_TRANSIT) == 0
+    report = ledger.verify()
+    assert report.ok, report.problems

@@ -1,7 +1,8 @@
 """The reconciliation's day is the Indian calendar day: ``reconcile.daily(on)`` counts what moved
 between 00:00 and 24:00 IST of ``on`` (a payment credited at 23:45 IST belongs to that day, one
 at 00:15 IST the next day to the next, although both fall on the same UTC day); collections,
-refunds and payouts count on the day of their status move; the payout cooling message reads IST."""
+refunds and payouts count on the day of their status move (a processed payout leaves transit at
+once: decision 0050); the payout cooling message reads IST."""
 
 from __future__ import annotations
 
@@ -97,10 +98,9 @@ def test_payout_processed_late_evening_ist_is_paid_out_that_day_and_its_transit_
     report = payments.reconcile.daily(DAY)
     assert report.paid_out_paise == 1_500_00 and report.open_payouts_paise == 0
     assert payments.reconcile.daily(DAY + timedelta(days=1)).paid_out_paise == 0
-    (diff,) = report.differences
-    assert (diff.gl_paise, diff.expected_paise, diff.amount_paise) == (1_500_00, 0, 1_500_00)
-    assert "processed" in diff.explanation and "₹1,500.00" in diff.explanation
-    assert ledger.gl_balance(coa.PAYOUTS_IN_TRANSIT) == 1_500_00
+    # processed moved the money out of transit to the RazorpayX balance (decision 0050): no difference
+    assert report.differences == [] and report.in_transit_paise == 0 and report.razorpayx_paise == -1_500_00
+    assert ledger.gl_balance(coa.PAYOUTS_IN_TRANSIT) == 0
 
 
 def test_the_cooling_period_message_reads_ist(gw):

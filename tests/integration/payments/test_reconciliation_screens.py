@@ -49,12 +49,18 @@ def _paid(gw, m, sb, paise: int, *, received: int | None = None) -> Payment:
     return payment
 
 
-def _processed_payout(m, sb, paise: int) -> None:
+def _processed_payout(m, sb, paise: int, *, legacy: bool = False) -> None:
+    """A payout the gateway processed; ``legacy``: marked processed without the move out of transit
+    (as before decision 0050), which the reconciliation shows as a difference and posts once."""
     ben = {"name": "Ravi Kumar", "account_number": "123456789012", "ifsc": "SBIN0001234"}
     payout = payments.create_payout(m, payments.PayoutRequest(sb.account_no, paise, "IMPS", ben))
     uow.commit()
     payments.send(payout)
-    payments.settle(payout, "processed", utr="UTR1", gateway_payout_id=payout.gateway_payout_id, source="webhook")
+    if legacy:
+        payments.history.move(payout, "processed", "webhook.processed", detail={"utr": "UTR1"})
+        payout.utr = "UTR1"
+    else:
+        payments.settle(payout, "processed", utr="UTR1", gateway_payout_id=payout.gateway_payout_id, source="webhook")
     uow.commit()
 
 
@@ -72,7 +78,7 @@ def _to_resolve_part(html: str) -> str:
 def test_recon_page_shows_the_ist_days_figures_differences_and_csv(client, gw, login):
     m, sb, _loan = member_with_loan()
     _paid(gw, m, sb, 1_000_00)
-    _processed_payout(m, sb, 400_00)
+    _processed_payout(m, sb, 400_00, legacy=True)
     day = ist_date(utcnow())
     login("accountant")
     assert RECON in client.get("/staff/payments").get_data(as_text=True)  # linked from the payments list
