@@ -28,6 +28,7 @@ from . import (  # noqa: F401
     reads,
     recoveries,
     repayments,
+    reversals,
     schedule,
     workflow,
 )
@@ -55,6 +56,7 @@ from .products import (  # noqa: F401
 from .reads import Summary, demand, dpd_buckets, member_loans, npa_register, summary  # noqa: F401
 from .recoveries import recover, recoverable_paise, recovered_paise, written_off_paise  # noqa: F401
 from .repayments import Allocation, Quote, allocate, quote, repay  # noqa: F401
+from .reversals import reverse_repayment  # noqa: F401
 from .workflow import apply, appraise, mark_loss, reject, sanction, sanction_queue, write_off  # noqa: F401
 
 

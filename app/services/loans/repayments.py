@@ -254,6 +254,8 @@ def apply_allocation(loan: Loan, alloc: Allocation, entry: JournalEntry, *, by: 
     data = {
         "penal_paise": alloc.penal_paise, "interest_paise": alloc.interest_paise,
         "principal_paise": alloc.principal_paise, "prepayment_paise": alloc.prepayment_paise,
+        "version": loan.schedule_version, "charges": [[c.id, part] for c, part in alloc.penal],
+        "rows": _row_parts(alloc),
     }  # fmt: skip
     events.record(loan, "repayment", amount_paise=alloc.amount_paise, entry=entry, by=by, data=data)
     if alloc.prepayment_paise:
@@ -262,6 +264,16 @@ def apply_allocation(loan: Loan, alloc: Allocation, entry: JournalEntry, *, by: 
                       remarks=f"Prepayment reduces the {reduce}", data={"version": loan.schedule_version})  # fmt: skip
     if alloc.closes or (loan.outstanding_paise == 0 and not _unpaid_rows(loan)):
         _close(loan, entry, by=by, foreclosed=alloc.closes and any(r.due_date > day for r, _ in alloc.principal))
+
+
+def _row_parts(alloc: Allocation) -> list[list[int]]:
+    """[instalment, interest paid, principal paid] per schedule row the payment touched (for a reversal)."""
+    parts: dict[int, list[int]] = {}
+    for r, part in alloc.interest:
+        parts.setdefault(r.installment, [r.installment, 0, 0])[1] += part
+    for r, part in alloc.principal:
+        parts.setdefault(r.installment, [r.installment, 0, 0])[2] += part
+    return [parts[k] for k in sorted(parts)]
 
 
 def _close(loan: Loan, entry: JournalEntry, *, by: StaffUser | None, foreclosed: bool) -> None:

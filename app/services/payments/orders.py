@@ -22,7 +22,7 @@ from app.models.members import Member
 from app.models.payments import PAYMENT_PURPOSES, Payment
 from app.models.users import StaffUser
 
-from .. import access, ledger
+from .. import access, ledger, loans
 from ..common import DomainError, NotFound, ValidationError, audit
 from ..ledger import coa, kinds
 from . import gateway, history
@@ -191,13 +191,15 @@ def verify_return(
 
 
 def refund_processed(payment: Payment, *, amount_paise: int, refund_id: str | None) -> Payment:
-    """A refund at the gateway: a savings deposit is reversed through the ledger; EMI/RD go to staff."""
+    """A refund at the gateway: the credit reversed through the ledger (a savings deposit; an EMI, the
+    repayment un-applied from the schedule); an RD instalment, a part refund, or an EMI that cannot be
+    reversed on its own (it prepaid, closed the loan, or later payments followed) goes to staff."""
     p = history.lock_payment(payment.id)
     if p.status != "paid" or p.entry_id is None:
         history.note("refund.ignored", payment=p, detail={"refund_id": refund_id, "status": p.status})
         return p
     detail = {"refund_id": refund_id, "amount_paise": amount_paise}
-    if p.purpose != "deposit" or amount_paise != p.amount_paise:
+    if p.purpose not in ("deposit", "emi") or amount_paise != p.amount_paise:
         history.note(
             "refund.needs_staff",
             payment=p,
@@ -205,8 +207,12 @@ def refund_processed(payment: Payment, *, amount_paise: int, refund_id: str | No
             detail={**detail, "reason": "reverse the credit through its own screen (loan/RD rules)"},
         )
         return p
+    reason = f"Razorpay refund {refund_id or ''}".strip()
     try:
-        reversal = ledger.reverse(ledger.get_entry(p.entry_id), reason=f"Razorpay refund {refund_id or ''}".strip())
+        if p.purpose == "emi":
+            reversal = loans.reverse_repayment(db.session.get(Loan, p.loan_id), p.entry_id, reason=reason)
+        else:
+            reversal = ledger.reverse(ledger.get_entry(p.entry_id), reason=reason)
     except DomainError as exc:
         history.note("refund.needs_staff", payment=p, attention=True, detail={**detail, "reason": exc.message})
         return p

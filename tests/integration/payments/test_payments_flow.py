@@ -214,6 +214,34 @@ def test_refund_processed_reverses_the_credit_once(client, gw):
     _verified()
 
 
+def test_an_emi_refund_reverses_the_repayment_and_unpays_the_instalment(client, gw):
+    from app.services import loans
+
+    m, _sb, loan = member_with_loan()
+    headers = member_token(m)
+    body = _order(client, headers, "re-1", purpose="emi", loan_no=loan.loan_no, amount="8884.88").get_json()
+    captured = _captured_event(gw, body["gateway_order_id"])
+    post_webhook(client, captured, event_id="evt_re0")
+    db.session.expire_all()
+    first = loans.schedule.rows(loan)[0]
+    assert first.interest_paid_paise + first.principal_paid_paise == 8884_88
+    outstanding = loan.outstanding_paise
+    pay_id = captured["payload"]["payment"]["entity"]["id"]
+    refund = event(
+        "refund.processed", refund={"id": "rfnd_e", "payment_id": pay_id, "amount": 888488, "status": "processed"}
+    )
+    post_webhook(client, refund, event_id="evt_re1")
+    post_webhook(client, refund, event_id="evt_re2")
+    payment = _payment(body["payment_id"])
+    assert payment.status == "refunded"
+    reversal = db.session.get(JournalEntry, payment.refund_entry_id)
+    assert reversal.kind == "reversal" and reversal.reverses_id == payment.entry_id
+    first = loans.schedule.rows(loan)[0]
+    assert (first.interest_paid_paise, first.principal_paid_paise, first.status) == (0, 0, "due")
+    assert loan.outstanding_paise > outstanding and [e.kind for e in loans.history(loan)][-1] == "repayment_reversed"
+    _verified()
+
+
 def _payout(client, headers, key: str, sb, amount: str = "1500", mode: str = "IMPS", beneficiary=None):
     """A member's payout through the API, with the SMS code step when it is asked (428)."""
     ben = beneficiary or {"name": "Ravi Kumar", "account_number": "123456789012", "ifsc": "SBIN0001234"}
