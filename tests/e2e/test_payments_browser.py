@@ -129,8 +129,9 @@ def test_staff_reconcile_the_ist_day_and_resolve_a_mismatch(browser_page, live_a
     page.wait_for_url(f"**/staff/payments-reconciliation?date={today.isoformat()}")  # HTMX pushed the day
     assert f"Figures for {today:%d-%m-%Y}" in page.inner_text("#recon-h")
     assert _tile(page, "Collected") == "₹0.00" and _tile(page, "Paid out") == "₹150.00"
-    # the processed payout still sits in the in-transit GL: a difference, explained on its line
-    assert "gateway reports processed are still in it" in page.inner_text("#recon-differences")
+    # the processed payout has left in-transit for the RazorpayX account (decision 0050): no difference
+    assert "No differences" in page.inner_text("#recon-differences")
+    assert _tile(page, "RazorpayX balance GL") == "-₹150.00"  # drawn by the processed payout, not yet funded
     _shot(page, "recon-1280")
 
     page.click("#recon-run")
