@@ -1,17 +1,20 @@
 """Day-end on PostgreSQL at 100k and 1,000,000 savings accounts, against a plain SQL UPDATE.
 
-    python -m bench.eod [--sizes 100000,1000000] [--month-days 30] [--workers 0]
+    python -m bench.eod [--sizes 100000,1000000] [--loans 100000] [--month-days 30] [--workers 0]
 
 For each size: builds a fresh scratch database ``sahakari_bench_eod`` (its own, dropped and
 recreated on the BENCH_DATABASE_URL server — see bench/common.py) with
-N savings accounts and their opening balances (bulk SQL, bench.deposits_eod), then times in
+N savings accounts and their opening balances (bulk SQL, bench.deposits_eod) and ``--loans``
+disbursed loans with their schedules and opening entries (bench.eod_loans: every 10th
+overdue, so the loan steps have days past due, penal charges, slippage and provisions to
+work out; every 1000th with a standing instruction), then times in
 the same run: a plain SQL ``UPDATE`` of the same rows (the reference), the savings
 daily-product step, a whole ordinary day-end (``eod.run_day``: every step, the GL snapshot,
 the close and the next day opened), and a quarter-end day-end with its interest credit. At
 the first size it also times a month of ordinary day-ends (``--month-days``). Each time is
 printed with its ratio to the UPDATE. ``--workers K`` starts K RQ workers on the ``eod``
-queue (needs BENCH_REDIS_URL) that share the chunks with the run. Loans are not built:
-the product has no loan accounts yet.
+queue (needs BENCH_REDIS_URL) that share the chunks with the run. The loan steps' times
+in the ordinary day-end are printed too.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from datetime import date, timedelta
 
 from bench.common import make_bench_app, scratch_url, server_url
 from bench.deposits_eod import START, _setup
+from bench.eod_loans import setup_loans
 
 QUARTER_END = date(2026, 6, 30)
 SCRATCH = "sahakari_bench_eod"  # its own scratch database: other benchmarks recreate sahakari_bench
@@ -82,6 +86,12 @@ def _step_seconds(on: date, step: str) -> float:
     return sr.seconds or 0.0
 
 
+def _has_step(name: str) -> bool:
+    from app.services.eod import registry
+
+    return any(s.name == name for s in registry.steps())
+
+
 def _workers(k: int, url: str) -> list[subprocess.Popen]:
     redis = os.environ.get("BENCH_REDIS_URL")
     if not k:
@@ -92,10 +102,34 @@ def _workers(k: int, url: str) -> list[subprocess.Popen]:
     return [subprocess.Popen([sys.executable, "worker.py", "eod"], env=env) for _ in range(k)]
 
 
-def _one_size(n: int, month_days: int, workers: int) -> None:
+LOAN_STEPS = (
+    "loans_collect_standing_instructions", "loans_update_dpd", "loans_charge_penal", "loans_accrue_interest",
+    "loans_classify_assets", "loans_post_provisions",
+)  # fmt: skip
+
+
+def _loan_steps(on: date) -> str:
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models.eod import EodStepRun
+
+    runs = db.session.scalars(select(EodStepRun).where(EodStepRun.business_date == on, EodStepRun.step.in_(LOAN_STEPS)))
+    times = {sr.step: sr.seconds or 0.0 for sr in runs}
+    total = sum(times.values())
+    return f"{total:.2f} s (" + ", ".join(f"{k.removeprefix('loans_')} {v:.2f}" for k, v in sorted(times.items())) + ")"
+
+
+def _one_size(n: int, month_days: int, workers: int, n_loans: int = 0, fillfactor: int = 0) -> None:
     from sqlalchemy import text
 
     app, url = _migrated_app()
+    if fillfactor:  # an experiment: the accounts table's fillfactor (migration 0018 sets 50)
+        with app.app_context():
+            from app.extensions import db
+
+            db.session.execute(text(f"ALTER TABLE accounts SET (fillfactor = {int(fillfactor)})"))
+            db.session.commit()
     if workers:
         app.config["REDIS_URL"] = os.environ["BENCH_REDIS_URL"]
     with app.app_context():
@@ -107,7 +141,10 @@ def _one_size(n: int, month_days: int, workers: int) -> None:
 
         t0 = time.perf_counter()
         _setup(n)
-        print(f"[{n:,}] set-up in {time.perf_counter() - t0:.1f} s", flush=True)
+        if n_loans:
+            with acting_as(SYSTEM):
+                setup_loans(n_loans, START)
+        print(f"[{n:,}] set-up ({n_loans:,} loans) in {time.perf_counter() - t0:.1f} s", flush=True)
         procs = _workers(workers, url)
         try:
             with acting_as(SYSTEM):
@@ -125,6 +162,8 @@ def _one_size(n: int, month_days: int, workers: int) -> None:
                     f"[{n:,}] whole ordinary day-end: {whole:.2f} s = {whole / ref:.2f}x UPDATE (target <= 3x)",
                     flush=True,
                 )
+                if n_loans:
+                    print(f"[{n:,}] loan steps ({n_loans:,} loans): {_loan_steps(START)}", flush=True)
 
                 if month_days:
                     _vacuum()
@@ -152,12 +191,17 @@ def _one_size(n: int, month_days: int, workers: int) -> None:
                 t0 = time.perf_counter()
                 eod.run_day(QUARTER_END, trigger="bench", dispatch=dispatcher())
                 quarter = time.perf_counter() - t0
-                credit = _step_seconds(QUARTER_END, "sb_interest")
+                # The products brought to the period end (a step of their own since the crediting
+                # stopped doing it in its chunks) count as part of the credit.
+                to_end = _step_seconds(QUARTER_END, "sb_period_product") if _has_step("sb_period_product") else 0.0
+                credit = _step_seconds(QUARTER_END, "sb_interest") + to_end
                 print(
                     f"[{n:,}] quarter-end interest credit: {credit:.1f} s = {credit / ref:.2f}x UPDATE, "
-                    f"{n / credit:,.0f} accounts/s (target 1M < 45 s)",
+                    f"{n / credit:,.0f} accounts/s (target 1M < 45 s; products to the period end {to_end:.1f} s)",
                     flush=True,
                 )
+                if n_loans:
+                    print(f"[{n:,}] loan steps at the quarter end: {_loan_steps(QUARTER_END)}", flush=True)
                 print(f"[{n:,}] whole quarter-end day-end: {quarter:.1f} s = {quarter / ref:.2f}x UPDATE", flush=True)
                 report = __import__("app.services.ledger", fromlist=["verify"]).verify()
                 print(f"[{n:,}] ledger verify: {'ok' if report.ok else report.problems[:3]}", flush=True)
@@ -173,11 +217,13 @@ def _one_size(n: int, month_days: int, workers: int) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--loans", type=int, default=100_000, help="disbursed loans built with each size")
     parser.add_argument("--month-days", type=int, default=30, help="ordinary day-ends timed at the first size")
+    parser.add_argument("--fillfactor", type=int, default=0, help="experiment: set the accounts table's fillfactor")
     parser.add_argument("--workers", type=int, default=0, help="RQ workers sharing the chunks (BENCH_REDIS_URL)")
     args = parser.parse_args(argv)
     for i, size in enumerate(int(s) for s in args.sizes.split(",")):
-        _one_size(size, args.month_days if i == 0 else 0, args.workers)
+        _one_size(size, args.month_days if i == 0 else 0, args.workers, args.loans, args.fillfactor)
 
 
 if __name__ == "__main__":

@@ -210,10 +210,10 @@ def _post_chunk(run: _Run, product: DepositProduct, chunk: _Chunk, result: Credi
     """One interest entry (and TDS), one charges entry, and the segments marked credited."""
     label, code = run.label, product.code
     if chunk.credits:
-        total = sum(a for _, a in chunk.credits)
-        entry = ledger.post(
-            [Line.dr(coa.EXP_SB_INTEREST, total)]
-            + [Line.cr(ref, a, f"SB interest to {label}") for ref, a in chunk.credits],
+        refs, amounts = [ref for ref, _ in chunk.credits], [a for _, a in chunk.credits]
+        total = sum(amounts)
+        entry = ledger.post_many(  # = post([Line.dr(EXP_SB_INTEREST, total)] + [Line.cr(ref, a, note), ...])
+            ledger.Batch(coa.EXP_SB_INTEREST, refs, amounts, line_narration=f"SB interest to {label}"),
             kind="interest",
             narration=f"Savings interest for the period ending {label} ({code})",
             options=ledger.PostOptions(**run.post_kw, allow_frozen=True),

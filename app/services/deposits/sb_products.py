@@ -54,7 +54,8 @@ def accumulate_day(on: date, *, lo: int | None = None, hi: int | None = None) ->
     acc = Account.__table__
     jl = JournalLine.__table__
     pending = sp.c.last_product_date < on
-    if lo is not None and hi is not None:
+    chunk = [acc.c.id.between(lo, hi)] if lo is not None and hi is not None else []
+    if chunk:
         pending = pending & sp.c.account_id.between(lo, hi)
     for product in _savings_products():
         card_rate = _rate_on(product, on)
@@ -105,6 +106,7 @@ def accumulate_day(on: date, *, lo: int | None = None, hi: int | None = None) ->
             pending,
             acc.c.status != "closed",
             acc.c.opened_on <= on,
+            *chunk,  # the join reads the chunk's accounts only, not a hash of every account per chunk
         )
         .values(
             product_paise=sp.c.product_paise + case((balance > 0, balance), else_=0),
@@ -137,7 +139,8 @@ def accumulate_until(on: date, *, commit_each_day: bool = False, lo: int | None 
     deposits.check_not_after_business_date(on)
     sp = SbDailyProduct.__table__
     acc = Account.__table__
-    in_range = sp.c.account_id.between(lo, hi) if lo is not None and hi is not None else literal(True)
+    ranged = lo is not None and hi is not None
+    in_range = sp.c.account_id.between(lo, hi) & acc.c.id.between(lo, hi) if ranged else literal(True)
     first = db.session.scalar(
         select(func.min(sp.c.last_product_date)).where(
             sp.c.account_id == acc.c.id,

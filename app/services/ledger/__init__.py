@@ -1,7 +1,8 @@
 """ledger: public face."""
 
-from . import balances, calendar, coa, glcache, kinds, posting, reports, workflows  # noqa: F401
+from . import balances, bulk, calendar, coa, glcache, kinds, posting, reports, workflows  # noqa: F401
 from .balances import GLBalance, close_day, gl_balance, gl_balances, gl_totals, snapshot_day  # noqa: F401
+from .bulk import Batch, post_many  # noqa: F401
 from .calendar import business_date_or_none, business_date_or_today  # noqa: F401
 from .posting import (  # noqa: F401
     KINDS,

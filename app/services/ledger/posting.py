@@ -328,7 +328,12 @@ def _check_request(lines: Sequence[Line], kind: str, narration: str, key: str | 
     if opened.day is None:
         raise calendar.DayClosed("No business day is open. A manager must open the day before postings.")
     resolved = _resolve(lines, glcache.chart(opened.chart))
-    open_date = opened.day
+    value = check_dates(opened.day, opts)
+    return _Request(narration, fingerprint, resolved=resolved, open_date=opened.day, value=value)
+
+
+def check_dates(open_date: date, opts: PostOptions) -> date:
+    """The business date must be the open day; the value date (returned) not later, earlier only if allowed."""
     if opts.business_date is not None and opts.business_date != open_date:
         raise calendar.DayClosed(
             f"Business day {opts.business_date:%d-%m-%Y} is not open for posting "
@@ -343,7 +348,7 @@ def _check_request(lines: Sequence[Line], kind: str, narration: str, key: str | 
             "back-dated value dates need the back-dating permission.",
             field="value_date",
         )
-    return _Request(narration, fingerprint, resolved=resolved, open_date=open_date, value=value)
+    return value
 
 
 # ---------------------------------------------------------------- locks

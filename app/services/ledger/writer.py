@@ -109,7 +109,8 @@ def insert_entry(values: dict[str, Any]) -> int | None:
 _UPDATE_PG = text(
     "UPDATE accounts SET balance_paise = v.new FROM unnest(CAST(:ids AS bigint[]), "
     "CAST(:olds AS bigint[]), CAST(:news AS bigint[])) AS v(id, old, new) "
-    "WHERE accounts.id = v.id AND accounts.balance_paise = v.old AND accounts.status <> 'closed'"
+    "WHERE accounts.id = v.id AND accounts.balance_paise = v.old AND accounts.status <> 'closed' "
+    "AND accounts.id BETWEEN :lo AND :hi"
 )
 
 
@@ -117,7 +118,10 @@ def write_balances(changes: dict[int, tuple[int, int]]) -> bool:
     """Write the new cached balances of locked accounts in one statement; False if any old one differed.
 
     The WHERE clause re-checks each old balance and that the account is not closed: the
-    rows are locked, so a difference means a writer skipped the lock.
+    rows are locked, so a difference means a writer skipped the lock. The id range lets the
+    planner read only the range by the primary key: planned with the array's real length
+    (the first executions on a connection), the join would otherwise hash every account —
+    a whole-table scan per batch chunk, quadratic over a day-end.
     """
     if not changes:
         return True
@@ -126,6 +130,7 @@ def write_balances(changes: dict[int, tuple[int, int]]) -> bool:
     news = [changes[i][1] for i in ids]
     if is_pg():
         params = {"ids": pg_int_array(ids), "olds": pg_int_array(olds), "news": pg_int_array(news)}
+        params.update(lo=ids[0], hi=ids[-1])
         written = db.session.execute(_UPDATE_PG, params).rowcount
     else:
         stmt = (
@@ -149,6 +154,7 @@ _INSERT_LINES_PG = text(
 )
 
 LineRow = tuple[int, int | None, int, int, str | None]  # gl id, account id, debit, credit, narration
+BatchColumns = tuple[Sequence[int], Sequence[int], Sequence[int], bool, str | None]
 
 
 def insert_lines(entry_id: int, business_date: date, rows: Sequence[LineRow]) -> None:
@@ -182,6 +188,37 @@ def insert_lines(entry_id: int, business_date: date, rows: Sequence[LineRow]) ->
             }
             for gl, acc, dr, cr, note in rows
         ],
+    )
+
+
+def insert_batch_lines(entry_id: int, business_date: date, first: LineRow, rest: BatchColumns) -> None:
+    """Insert ``first`` then one line per account of ``rest`` (all on one side, one narration), in order.
+
+    ``rest`` is (gl ids, account ids, amounts, is credit, narration): the arrays are built
+    straight from the columns, without a row tuple per line (``insert_lines`` for a batch).
+    """
+    gls, accs, amounts, credit, note = rest
+    n = len(accs)
+    if not is_pg():
+        side = (lambda a: (0, a)) if credit else (lambda a: (a, 0))
+        rows = [first] + [(g, i, *side(a), note) for g, i, a in zip(gls, accs, amounts, strict=True)]
+        insert_lines(entry_id, business_date, rows)
+        return
+    zeros = ",0" * n
+    amount_list = "," + ",".join(map(str, amounts)) if n else ""
+    drs, crs = (zeros, amount_list) if credit else (amount_list, zeros)
+    one_note = pg_text_array([note])[1:-1]
+    db.session.execute(
+        _INSERT_LINES_PG,
+        {
+            "entry_id": entry_id,
+            "business_date": business_date,
+            "gls": "{" + ",".join(map(str, [first[0], *gls])) + "}",
+            "accs": "{" + ",".join(["NULL" if first[1] is None else str(first[1]), *map(str, accs)]) + "}",
+            "drs": "{" + str(first[2]) + drs + "}",
+            "crs": "{" + str(first[3]) + crs + "}",
+            "notes": "{" + pg_text_array([first[4]])[1:-1] + ("," + one_note) * n + "}",
+        },
     )
 
 

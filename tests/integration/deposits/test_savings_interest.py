@@ -272,19 +272,24 @@ def test_mixed_quarter_is_credited_exactly_once_and_resumes_after_a_crash(any_bo
     balances_before = {x.id: x.balance_paise for x in (a, b, c, d, f, h)}
 
     # A crash after the first chunk (A, B) was committed; the re-run credits the rest exactly once.
-    real_post, calls = ledger.post, []
+    real_post, real_many, calls = ledger.post, ledger.post_many, []
 
-    def failing_post(*args, **kw):
-        calls.append(kw["kind"])
-        if len(calls) == 3:  # chunk 1: interest + charge; chunk 2's interest entry fails
-            raise RuntimeError("power cut")
-        return real_post(*args, **kw)
+    def failing(real):  # interest entries go through post_many, charges through post
+        def wrapper(*args, **kw):
+            calls.append(kw["kind"])
+            if len(calls) == 3:  # chunk 1: interest + charge; chunk 2's interest entry fails
+                raise RuntimeError("power cut")
+            return real(*args, **kw)
 
-    monkeypatch.setattr(ledger, "post", failing_post)
+        return wrapper
+
+    monkeypatch.setattr(ledger, "post", failing(real_post))
+    monkeypatch.setattr(ledger, "post_many", failing(real_many))
     with pytest.raises(RuntimeError, match="power cut"):
         savings.credit_interest(Q_END, chunk_size=2, commit_chunks=True)
     db.session.rollback()
     monkeypatch.setattr(ledger, "post", real_post)
+    monkeypatch.setattr(ledger, "post_many", real_many)
     assert {x.id for x in (a, b)} == {
         acc_id for acc_id, through in db.session.execute(
             select(SbDailyProduct.account_id, SbDailyProduct.interest_through)
