@@ -25,6 +25,7 @@ import logging
 from datetime import date
 
 from sqlalchemy import BigInteger, Integer, and_, case, cast, exists, func, insert, literal, or_, select, update
+from sqlalchemy.orm import aliased
 
 from app.extensions import db
 from app.models.ledger import Account
@@ -226,13 +227,17 @@ def provision_bp_case():
 
 
 def post_provisions(on: date) -> int:
-    """Each loan's provision by class, and the standard / NPA provision accounts brought to the totals."""
+    """Each loan's provision by class, and the standard / NPA provision accounts brought to the totals.
+
+    Returns how many loans' provisions changed (only those rows are written).
+    """
     check_not_after_business_date(on)
     balance = select(Account.balance_paise).where(Account.id == Loan.account_id).correlate(Loan).scalar_subquery()
-    result = db.session.execute(
+    provision = (balance * provision_bp_case() + 5000) // 10000
+    result = db.session.execute(  # only the loans whose provision changed are written (most days: few)
         update(Loan)
-        .where(Loan.status.in_(LIVE))
-        .values(provision_paise=(balance * provision_bp_case() + 5000) // 10000)
+        .where(Loan.status.in_(LIVE), Loan.provision_paise != provision)
+        .values(provision_paise=provision)
         .execution_options(synchronize_session=False)
     )
     db.session.expire_all()
@@ -298,8 +303,11 @@ def collect_standing_instructions(on: date) -> int:
     """Debit today's and overdue dues from the SB of loans with a standing instruction; returns loans collected."""
     check_not_after_business_date(on)
     due_now = exists().where(_current_rows(), SL.status != "paid", SL.due_date <= on)
+    si = aliased(Account)
+    can_pay = and_(si.status == "active", si.balance_paise > si.min_balance_paise)  # the exact floor: _collect_one
     loans = list(db.session.scalars(
-        select(Loan).where(Loan.status.in_(LIVE), Loan.si_account_id.is_not(None), due_now).order_by(Loan.id)
+        select(Loan).join(si, si.id == Loan.si_account_id)
+        .where(Loan.status.in_(LIVE), can_pay, due_now).order_by(Loan.id)
     ))  # fmt: skip
     done = 0
     for loan in loans:
