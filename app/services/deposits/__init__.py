@@ -9,7 +9,7 @@ recurring register themselves). The invariant: a deposit's balance is what the l
 
 Modules: ``products`` (settings, rate cards, product changes), ``accounts`` (numbers,
 lookups, status, payouts, closure, day-end), ``opening``, the kinds ``savings``, ``fixed``,
-``recurring``, and ``interest``, ``tds``, ``passbook``.
+``recurring``, and ``interest``, ``tds`` (and ``tds_year_end``: the short TDS recovered on 31 March), ``passbook``.
 """
 
 from . import (  # noqa: F401
