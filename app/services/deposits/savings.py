@@ -266,7 +266,10 @@ def _credit_product(run: _Run, product: DepositProduct, result: CreditResult) ->
             after={
                 "period_end": run.period_end,
                 "accounts": len(rows),
-                "interest": {ref.account_no: a for ref, a in chunk.credits},
+                # each account's credit is in the interest entry's own ``ledger.post`` audit row
+                # (its balances and lines digest); this row says what the chunk did in total
+                "interest_paise": sum(a for _, a in chunk.credits),
+                "credited_accounts": len(chunk.credits),
                 "charges": {ref.account_no: c for ref, c in chunk.charges},
             },
         )
