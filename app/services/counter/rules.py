@@ -104,9 +104,7 @@ def find_account(account_no: str) -> Account:
 
 def already_posted(idempotency_key: str | None) -> JournalEntry | None:
     """The entry already posted under this key, if any (a retry)."""
-    if not idempotency_key:
-        return None
-    return db.session.scalar(select(JournalEntry).where(JournalEntry.idempotency_key == idempotency_key))
+    return ledger.entry_by_key(idempotency_key)
 
 
 # ---------------------------------------------------------------- identity proof (PAN / Form 60)

@@ -17,6 +17,7 @@ from .posting import (  # noqa: F401
     PostingError,
     PostOptions,
     UnbalancedEntry,
+    entry_by_key,
     get_entry,
     id_in,
     loaded_objects,

@@ -543,6 +543,13 @@ def get_entry(entry_id: int) -> JournalEntry:
     return entry
 
 
+def entry_by_key(idempotency_key: str | None) -> JournalEntry | None:
+    """The entry already posted under this idempotency key, if any (a retry, a repeated batch)."""
+    if not idempotency_key:
+        return None
+    return db.session.scalar(select(JournalEntry).where(JournalEntry.idempotency_key == idempotency_key))
+
+
 def reversal_of(entry: JournalEntry) -> JournalEntry | None:
     return db.session.scalar(select(JournalEntry).where(JournalEntry.reverses_id == entry.id))
 

@@ -25,7 +25,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models.ledger import Account, JournalEntry
+from app.models.ledger import Account
 from app.models.loans import Loan, LoanEvent, LoanScheduleRow
 from app.models.users import StaffUser
 from app.money import format_inr
@@ -154,9 +154,7 @@ def disburse(  # noqa: PLR0913  (keyword-only options of a payout)
     checks the member's beneficiary and records the payout in the same unit of work.
     """
     loan = events.lock(loan)
-    if idempotency_key and db.session.scalar(
-        select(JournalEntry.id).where(JournalEntry.idempotency_key == idempotency_key)
-    ):
+    if ledger.entry_by_key(idempotency_key) is not None:
         return loan  # a repeat of a release already made (a double click, an API retry)
     if mode not in MODES:
         raise ValidationError("mode: transfer, cash or payout (to a beneficiary).", field="mode")

@@ -64,10 +64,9 @@ def recover(  # noqa: PLR0913  (keyword-only options of a receipt)
         raise ValidationError("mode: cash or transfer.", field="mode")
     counter.check_amount(amount_paise, cash=mode == "cash")
     loan = events.lock(loan)
-    if idempotency_key:
-        done = db.session.scalar(select(JournalEntry).where(JournalEntry.idempotency_key == idempotency_key))
-        if done is not None:
-            return done
+    done = ledger.entry_by_key(idempotency_key)
+    if done is not None:
+        return done
     if loan.status != "written_off":
         raise Conflict(f"Loan {loan.loan_no} is {loan.status}; recoveries are taken on written-off loans only.")
     left = recoverable_paise(loan)

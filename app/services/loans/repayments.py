@@ -334,10 +334,9 @@ def repay(  # noqa: PLR0913  (keyword-only options of a payment)
         raise ValidationError("mode: cash or transfer.", field="mode")
     counter.check_amount(amount_paise, cash=mode == "cash")
     loan = events.lock(loan)
-    if idempotency_key:
-        done = db.session.scalar(select(JournalEntry).where(JournalEntry.idempotency_key == idempotency_key))
-        if done is not None:
-            return RepaymentResult(loan, done, None, replayed=True)
+    done = ledger.entry_by_key(idempotency_key)
+    if done is not None:
+        return RepaymentResult(loan, done, None, replayed=True)
     _check_repayable(loan)
     account = loan.account
     assert account is not None

@@ -25,7 +25,7 @@ from app.models.loans import Loan
 from app.models.payments import Beneficiary, Payout
 from app.models.users import StaffUser
 
-from .. import deposits, loans
+from .. import deposits, ledger, loans
 from ..common import Conflict, NotFound, ValidationError, audit
 from ..ledger import coa
 from . import history, payouts
@@ -138,7 +138,7 @@ def disburse_loan(  # noqa: PLR0913  (keyword-only options, as loans.disburse)
     # A repeat of the first disbursement finds its key (loans' own default) and changes nothing.
     key = idempotency_key or (f"loan-payout:{loan.loan_no}:{released}" if tranche else f"loan-disburse:{loan.loan_no}")
     loans.disburse(loan, by=by, mode="payout", amount_paise=amount_paise, idempotency_key=key, channel=channel)
-    entry = db.session.scalar(select(JournalEntry).where(JournalEntry.idempotency_key == key))
+    entry = ledger.entry_by_key(key)
     if entry is None or _in_transit_paise(entry) <= 0:
         raise Conflict(f"Loan {loan.loan_no} was already disbursed, not by payout.")
     return _record(entry, saved, ben, mode, by=by, what=f"Loan {loan.loan_no}")

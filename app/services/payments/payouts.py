@@ -357,7 +357,7 @@ def paid_key(payout: Payout) -> str:
 
 def paid_entry(payout: Payout) -> JournalEntry | None:
     """The posting that moved a processed payout out of transit (None before it is processed)."""
-    return db.session.scalar(select(JournalEntry).where(JournalEntry.idempotency_key == paid_key(payout)))
+    return ledger.entry_by_key(paid_key(payout))
 
 
 def paid_out(payout: Payout) -> JournalEntry | None:

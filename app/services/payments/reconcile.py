@@ -233,7 +233,7 @@ def settle_to_bank(settlement_id: str, *, gross_paise: int, fee_paise: int, gst_
         lines.append(ledger.Line.dr(coa.GST_INPUT, gst_paise, "GST on gateway fee"))
     lines.append(ledger.Line.cr(coa.RAZORPAY_CLEARING, gross_paise, settlement_id))
     key = f"settlement:{settlement_id}"
-    already = db.session.scalar(select(JournalEntry.id).where(JournalEntry.idempotency_key == key))
+    already = ledger.entry_by_key(key)
     entry = ledger.post(
         lines,
         kind="payment",
