@@ -273,7 +273,7 @@ def _preview(values) -> dict:
             out["checks"] = loans.eligibility(probe, _today())
         out.update(product=product, schedule=sched, rate=rate_of(rate), fee=fee, gst=gst,
                    guarantors_needed=loans.products.guarantors_required(product, principal),
-                   share_need=principal * product.share_link_bp // 10000)  # fmt: skip
+                   share_need=loans.applications.share_need_paise(product, principal))  # fmt: skip
     except (DomainError, ValueError) as exc:
         out["error"] = getattr(exc, "message", "Enter the amount and tenure.")
     return out

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models.ledger import Account
-from app.models.loans import Loan, LoanGuarantor, LoanProduct
+from app.models.loans import Loan, LoanGuarantor, LoanProduct, rate_of
 from app.models.members import Member
 from app.models.users import StaffUser
 from app.money import format_inr
@@ -92,8 +92,8 @@ def check_terms(product: LoanProduct, principal: int, months: int, rate_bp: int)
         )
     if not product.min_rate_bp <= rate_bp <= product.max_rate_bp:
         raise ValidationError(
-            f"{product.name} charges {product.min_rate_bp / 100:.2f}% to {product.max_rate_bp / 100:.2f}% a year; "
-            f"{rate_bp / 100:.2f}% is outside that.",
+            f"{product.name} charges {rate_of(product.min_rate_bp)}% to {rate_of(product.max_rate_bp)}% a year; "
+            f"{rate_of(rate_bp)}% is outside that.",
             field="annual_rate",
         )
 
@@ -128,9 +128,14 @@ def guarantee_count(member: Member) -> int:
     )
 
 
+def share_need_paise(product: LoanProduct, principal_paise: int) -> int:
+    """The share capital a loan of ``principal_paise`` under ``product`` asks the member to hold."""
+    return int(Decimal(principal_paise) * product.share_link_bp / 10000)
+
+
 def share_shortfall_paise(loan: Loan) -> int:
     """Share capital still to buy so that shares are worth the product's % of the loan (face-value multiples)."""
-    need = int(Decimal(loan.principal_paise) * loan.product.share_link_bp / 10000)
+    need = share_need_paise(loan.product, loan.principal_paise)
     held = shares.holding(loan.member).amount_paise
     short = max(need - held, 0)
     face = shares.face_value()
@@ -155,7 +160,10 @@ def _shares(loan: Loan, on: date) -> Check:
     short = share_shortfall_paise(loan)
     if not short:
         return Check(
-            "share_linkage", "Share linkage", True, f"Shares cover {loan.product.share_link_bp / 100:.0f}% of the loan."
+            "share_linkage",
+            "Share linkage",
+            True,
+            f"Shares cover {rate_of(loan.product.share_link_bp).normalize():f}% of the loan.",
         )
     return Check("share_linkage", "Share linkage", False,
                  f"Shares short by {format_inr(short)}; bought out of the disbursement (to savings).", blocking=False)  # fmt: skip

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models.ledger import Account
-from app.models.loans import GoldRate, Loan, LoanCollateral
+from app.models.loans import GoldRate, Loan, LoanCollateral, rate_of
 from app.money import format_inr
 from app.services.common import ValidationError, audit
 from app.services.ledger import kinds
@@ -106,7 +106,7 @@ def check_gold_ltv(amount_paise: int, value_paise: int, product_ltv_bp: int, oth
     if amount_paise > limit:
         raise ValidationError(
             f"Gold worth {format_inr(value_paise)} supports a loan of at most {format_inr(limit)} "
-            f"({allowed / 100:.0f}% LTV); {format_inr(amount_paise)} is {ltv / 100:.2f}%.",
+            f"({rate_of(allowed).normalize():f}% LTV); {format_inr(amount_paise)} is {rate_of(ltv)}%.",
             field="principal",
         )
     return ltv
@@ -167,7 +167,7 @@ def add_lien(loan: Loan, account: Account, lien_paise: int) -> LoanCollateral:
     if lien_paise <= 0 or lien_paise > cap:
         raise ValidationError(
             f"A lien on {account.account_no} may be at most {format_inr(max(cap, 0))} "
-            f"({int(setting('DEPOSIT_LIEN_MAX_BP')) / 100:.0f}% of its balance {format_inr(account.balance_paise)}, "
+            f"({rate_of(int(setting('DEPOSIT_LIEN_MAX_BP'))).normalize():f}% of its balance {format_inr(account.balance_paise)}, "
             "less existing liens).",
             field="deposit_account",
         )

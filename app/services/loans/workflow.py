@@ -58,7 +58,7 @@ def submit_for_sanction(loan: Loan, *, maker: StaffUser) -> ApprovalRequest:
         {"loan_no": loan.loan_no},
         maker=maker,
         summary=f"Sanction loan {loan.loan_no}: {loan.member.name}, {format_inr(loan.principal_paise)} "
-        f"for {loan.months} months at {loan.rate_bp / 100:.2f}%",
+        f"for {loan.months} months at {loan.rate}%",
         entity=("loan", loan.loan_no),
         amount_paise=loan.principal_paise,
     )
