@@ -158,6 +158,7 @@ class Receipt:
     interest_paise: int
     principal_paise: int
     prepayment_paise: int = 0
+    entry_id: int | None = None
 
 
 def receipts(loan: Loan) -> list[Receipt]:
@@ -171,7 +172,7 @@ def receipts(loan: Loan) -> list[Receipt]:
         entry_no = f"JE{ev.entry_id:08d}" if ev.entry_id else ""  # as the passbook numbers entries
         found.append(Receipt(ev.business_date, entry_no, int(ev.amount_paise or 0), int(data.get("penal_paise", 0)),
                              int(data.get("interest_paise", 0)), int(data.get("principal_paise", 0)),
-                             int(data.get("prepayment_paise", 0))))  # fmt: skip
+                             int(data.get("prepayment_paise", 0)), ev.entry_id))  # fmt: skip
     return found
 
 
@@ -190,7 +191,7 @@ def receipt(loan: Loan, entry_no: str) -> ReceiptSlip:
     found = next((r for r in receipts(loan) if r.entry_no and r.entry_no == (entry_no or "").strip().upper()), None)
     if found is None or loan.account_id is None:
         raise NotFound(f"No repayment {entry_no} on loan {loan.loan_no}.")
-    entry = db.session.get(JournalEntry, int(found.entry_no[2:]))
+    entry = db.session.get(JournalEntry, found.entry_id)
     after = db.session.scalar(
         select(func.coalesce(func.sum(JournalLine.debit_paise - JournalLine.credit_paise), 0)).where(
             JournalLine.account_id == loan.account_id, JournalLine.entry_id <= entry.id
