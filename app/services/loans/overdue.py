@@ -4,7 +4,8 @@
 - ``charge_penal(on)``: a penal charge on the overdue instalment amounts of instalments past
   the product's grace days (per day at the product's % a year, or a fixed sum once per
   instalment); never on earlier penal charges, never capitalised (a memorandum row until
-  paid). One INSERT ... SELECT per product, guarded by NOT EXISTS for the date.
+  paid). One INSERT ... SELECT for every product; a rerun inserts nothing twice (ON CONFLICT on
+  the unique loan, date and kind).
 - ``classify_assets(on)``: SMA-0/1/2 by DPD, NPA above 90 days with ``npa_since``;
   sub-standard for 12 months as an NPA, then doubtful D1 / D2 / D3 (1, 1–3, over 3 years),
   loss when so marked; upgrade to standard only when every arrear is cleared (DPD 0). On
@@ -24,7 +25,8 @@ import calendar as pycalendar
 import logging
 from datetime import date
 
-from sqlalchemy import BigInteger, Integer, and_, case, cast, exists, func, insert, literal, or_, select, update
+from sqlalchemy import BigInteger, Integer, Select, and_, case, cast, exists, func, insert, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
 from app.extensions import db
@@ -88,54 +90,49 @@ def _charges_on(on: date) -> int:
     return int(db.session.scalar(select(func.count(LoanCharge.id)).where(LoanCharge.charge_date == on)) or 0)
 
 
-def _charged(product: LoanProduct, on: date) -> bool:
-    """Whether any loan of ``product`` already has a penal charge for ``on``."""
-    return (
-        db.session.scalar(
-            select(LoanCharge.id)
-            .join(Loan, Loan.id == LoanCharge.loan_id)
-            .where(LoanCharge.charge_date == on, LoanCharge.kind == "penal", Loan.product_id == product.id)
-            .limit(1)
-        )
-        is not None
-    )
+def _insert_ignoring_duplicates(table):
+    """``INSERT ... ON CONFLICT DO NOTHING`` on PostgreSQL and SQLite (a rerun writes nothing twice)."""
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing()
 
 
 def charge_penal(on: date) -> int:
-    """Accrue the day's penal charges (idempotent per date); returns charges written."""
+    """Accrue the day's penal charges for every product in one statement (idempotent per date); returns charges written.
+
+    Per day at the product's % a year on the arrears past its grace days (half-up of
+    base × rate / 365), or its fixed sum for each instalment crossing its grace today; never
+    on earlier charges. A rerun of the date inserts nothing for loans already charged (the
+    unique loan, date and kind).
+    """
     check_not_after_business_date(on)
     before = _charges_on(on)
-    for product in db.session.scalars(select(LoanProduct)):
-        rate = product.penal_rate_bp if product.penal_mode == "percent" else 0
-        fixed = product.penal_fixed_paise if product.penal_mode == "fixed" else 0
-        if not (rate or fixed):
-            continue
-        cutoff = date.fromordinal(on.toordinal() - product.grace_days)
-        crossing = date.fromordinal(cutoff.toordinal() - 1)  # instalments passing their grace today
-        arrears = (
-            select(
-                SL.loan_id.label("loan_id"),
-                cast(func.sum(SL.emi_paise - SL.principal_paid_paise - SL.interest_paid_paise), BigInteger).label(
-                    "base"
-                ),
-                cast(func.sum(case((SL.due_date == crossing, 1), else_=0)), BigInteger).label("crossing"),
-            )
-            .join(Loan, _joined_current())
-            .where(Loan.product_id == product.id, SL.status != "paid", SL.due_date < cutoff)
-            .group_by(SL.loan_id)
-            .subquery()
+    late = _days_between(on, SL.due_date)
+    arrears = (
+        select(
+            SL.loan_id.label("loan_id"),
+            LoanProduct.penal_mode.label("mode"),
+            LoanProduct.penal_rate_bp.label("rate"),
+            LoanProduct.penal_fixed_paise.label("fixed"),
+            cast(func.sum(SL.emi_paise - SL.principal_paid_paise - SL.interest_paid_paise), BigInteger).label("base"),
+            cast(func.sum(case((late == LoanProduct.grace_days + 1, 1), else_=0)), BigInteger).label("crossing"),
         )
-        # Per day at the product's % a year on the arrears (half-up of base × rate / 365), or a
-        # fixed sum for each instalment crossing its grace today. Never on earlier charges.
-        amount = (arrears.c.base * rate + 1_825_000) // 3_650_000 if rate else arrears.c.crossing * fixed
-        source = select(
-            arrears.c.loan_id, literal(on), literal("penal"), arrears.c.base, amount, literal(0), literal("open")
-        ).where(amount > 0)
-        if _charged(product, on):  # a rerun of the date: only loans not yet charged
-            charged = select(LoanCharge.loan_id).where(LoanCharge.charge_date == on, LoanCharge.kind == "penal")
-            source = source.where(arrears.c.loan_id.not_in(charged))
-        cols = ["loan_id", "charge_date", "kind", "base_paise", "amount_paise", "paid_paise", "status"]
-        db.session.execute(insert(LoanCharge.__table__).from_select(cols, source))
+        .join(Loan, _joined_current())
+        .join(LoanProduct, LoanProduct.id == Loan.product_id)
+        .where(SL.status != "paid", SL.due_date < on, late > LoanProduct.grace_days)
+        .group_by(SL.loan_id, LoanProduct.penal_mode, LoanProduct.penal_rate_bp, LoanProduct.penal_fixed_paise)
+        .subquery()
+    )
+    a = arrears.c
+    amount = case(
+        (a.mode == "percent", (a.base * a.rate + 1_825_000) // 3_650_000),
+        (a.mode == "fixed", a.crossing * a.fixed),
+        else_=0,
+    )
+    source = select(a.loan_id, literal(on), literal("penal"), a.base, amount, literal(0), literal("open")).where(
+        amount > 0
+    )
+    cols = ["loan_id", "charge_date", "kind", "base_paise", "amount_paise", "paid_paise", "status"]
+    db.session.execute(_insert_ignoring_duplicates(LoanCharge.__table__).from_select(cols, source))
     return _charges_on(on) - before
 
 
@@ -160,12 +157,8 @@ def classify_assets(on: date) -> int:
     new_class = _class_case(on)
     live = Loan.status.in_(LIVE)
     changed = and_(live, new_class != Loan.asset_class)
-    slipping = [
-        loan_id
-        for (loan_id,) in db.session.execute(
-            select(Loan.id).where(live, Loan.npa_since.is_(None), Loan.dpd > 90, Loan.loss_marked.is_(False))
-        )
-    ]
+    # A subquery, not a list of ids: on a bad day tens of thousands of loans slip at once.
+    slipping = select(Loan.id).where(live, Loan.npa_since.is_(None), Loan.dpd > 90, Loan.loss_marked.is_(False))
     _reverse_income_on_slippage(slipping, on)
     cols = ["loan_id", "on_date", "from_class", "to_class", "dpd", "created_at"]
     source = select(Loan.id, literal(on), Loan.asset_class, new_class, Loan.dpd, func.current_timestamp()).where(
@@ -190,9 +183,9 @@ def classify_assets(on: date) -> int:
     return count
 
 
-def _reverse_income_on_slippage(loan_ids: list[int], on: date) -> int:
+def _reverse_income_on_slippage(loan_ids: Select, on: date) -> int:
     """Unpaid interest accrued to income this financial year → interest suspense, for loans turning NPA."""
-    if not loan_ids:
+    if db.session.scalar(loan_ids.limit(1)) is None:
         return 0
     fy_start, _ = financial_year_bounds(on)
     unpaid = SL.interest_paise - SL.interest_paid_paise

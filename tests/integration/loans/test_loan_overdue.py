@@ -68,6 +68,28 @@ def test_penal_charges_after_grace_days_never_on_earlier_charges(loan_and_sb):
     assert all(c.status == "paid" for c in charges)
 
 
+def test_penal_charges_of_every_product_in_one_step_each_by_its_own_rule(loan_and_sb):
+    """PL at 2 % a year after 3 days and BUS, made fixed ₹250 once per instalment after 5 days, in one run."""
+    pl_loan, _ = loan_and_sb
+    bus = loans.get_product("BUS")
+    bus.penal_mode, bus.penal_fixed_paise, bus.grace_days = "fixed", 250_00, 5
+    uow.commit()
+    m, sb = borrower(2_00_000_00)
+    bus_loan = disbursed(m, sb, 1_00_000_00, 12, product="BUS")
+    move_to(date(2026, 5, 10))
+    for d in _days(date(2026, 5, 1), date(2026, 5, 10)):
+        _run(d, loans.update_dpd, loans.charge_penal)
+    assert loans.charge_penal(date(2026, 5, 10)) == 0  # a rerun of the date writes nothing
+    uow.commit()
+
+    def charges(loan):
+        q = select(LoanCharge.charge_date, LoanCharge.amount_paise).where(LoanCharge.loan_id == loan.id)
+        return db.session.execute(q.order_by(LoanCharge.charge_date)).all()
+
+    assert charges(pl_loan) == [(d, 49) for d in _days(date(2026, 5, 5), date(2026, 5, 10))]
+    assert charges(bus_loan) == [(date(2026, 5, 7), 250_00)]  # 01-05 + 5 grace days: crossing on the 6th day
+
+
 def test_dpd_to_sma_to_npa_and_upgrade_only_when_all_arrears_clear(loan_and_sb):
     loan, sb = loan_and_sb
     move_to(date(2026, 8, 5))
