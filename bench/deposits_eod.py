@@ -26,11 +26,11 @@ def _setup(n: int) -> None:
     from app.extensions import db
     from app.models.base import utcnow
     from app.models.deposits import DepositAccount, SbDailyProduct
-    from app.models.ledger import Account, GLAccount, JournalEntry, JournalLine
+    from app.models.ledger import Account, GLAccount, JournalEntry
     from app.models.members import Member
     from app.services import deposits
     from app.services.common import uow
-    from app.services.ledger import calendar, coa
+    from app.services.ledger import calendar, coa, writer
 
     coa.seed_chart()
     calendar.open_business_day(START)
@@ -59,7 +59,7 @@ def _setup(n: int) -> None:
     def balance(i: int) -> int:
         return (i % 997 + 1) * 100_00 + i
 
-    per_entry = 100  # the ledger's balance trigger reads the whole entry once per line
+    per_entry = 1000  # opening entries of 1000 lines
     for block in range(0, n, 10_000):
         size = min(10_000, n - block)
         db.session.execute(
@@ -128,30 +128,11 @@ def _setup(n: int) -> None:
                 for chunk in chunks
             ],
         ).all()
-        lines = []
-        for entry_id, chunk in zip(entry_ids, chunks, strict=True):
-            lines.append(
-                {
-                    "entry_id": entry_id,
-                    "gl_account_id": cash,
-                    "account_id": None,
-                    "business_date": START,
-                    "debit_paise": sum(balance(i) for i, _ in chunk),
-                    "credit_paise": 0,
-                }
+        for entry_id, chunk in zip(entry_ids, chunks, strict=True):  # each entry's lines in one statement
+            opening = (cash, None, sum(balance(i) for i, _ in chunk), 0, None)
+            writer.insert_lines(
+                entry_id, START, [opening] + [(gl.id, acc_id, 0, balance(i), None) for i, acc_id in chunk]
             )
-            lines += [
-                {
-                    "entry_id": entry_id,
-                    "gl_account_id": gl.id,
-                    "account_id": acc_id,
-                    "business_date": START,
-                    "debit_paise": 0,
-                    "credit_paise": balance(i),
-                }
-                for i, acc_id in chunk
-            ]
-        db.session.execute(insert(JournalLine.__table__), lines)
         db.session.commit()
     db.session.execute(__import__("sqlalchemy").text("ANALYZE"))
     db.session.commit()

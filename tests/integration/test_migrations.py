@@ -7,13 +7,15 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect
 
 from app.extensions import db
+from app.models.schema import include_object_for
 
 pytestmark = pytest.mark.postgres
 
 
 def _diff():
     with db.engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        opts = {"compare_type": True, "include_object": include_object_for(conn.dialect.name)}
+        ctx = MigrationContext.configure(conn, opts=opts)
         return compare_metadata(ctx, db.metadata)
 
 

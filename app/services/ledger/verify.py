@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, or_, select
 
 from app.extensions import db
 from app.models.audit import AuditLog
@@ -112,9 +112,34 @@ def verify(limit: int = 20) -> VerifyReport:
     grand_cr = sum(cr for _, cr in totals.values())
     if grand_dr != grand_cr:
         report.fail(f"trial balance does not agree: debits {grand_dr}, credits {grand_cr}")
+    _verify_references(report, limit)
     _verify_snapshots(report, limit)
     _verify_digests(report, limit)
     return report
+
+
+def _verify_references(report: VerifyReport, limit: int) -> None:
+    """Every line's entry, GL account and member account exist (on PostgreSQL a statement trigger
+    checks them at insert instead of foreign keys, decision 0032; this proves it held)."""
+    orphans = db.session.execute(
+        select(JournalLine.id, JournalLine.entry_id, JournalLine.gl_account_id, JournalLine.account_id)
+        .where(
+            or_(
+                ~select(JournalEntry.id).where(JournalEntry.id == JournalLine.entry_id).exists(),
+                ~select(GLAccount.id).where(GLAccount.id == JournalLine.gl_account_id).exists(),
+                and_(
+                    JournalLine.account_id.is_not(None),
+                    ~select(Account.id).where(Account.id == JournalLine.account_id).exists(),
+                ),
+            )
+        )
+        .order_by(JournalLine.id)
+        .limit(limit)
+    ).all()
+    for line_id, entry_id, gl_id, account_id in orphans:
+        report.fail(
+            f"line {line_id} refers to a missing entry, GL or account (entry {entry_id}, GL {gl_id}, account {account_id})"
+        )
 
 
 def _verify_snapshots(report: VerifyReport, limit: int) -> None:

@@ -77,7 +77,7 @@ def bulk_savings(n: int, balance_of) -> list[int]:
         ],
     )
     cash_gl = db.session.scalar(select(GLAccount.id).where(GLAccount.code == coa.VAULT_CASH))
-    for first in range(0, n, 100):  # entries of 100 lines (the balance trigger reads an entry per line)
+    for first in range(0, n, 100):  # entries of 100 lines, each entry's lines in one statement (decision 0032)
         chunk = list(enumerate(ids))[first : first + 100]
         total = sum(balance_of(i) for i, _ in chunk)
         entry = JournalEntry(
@@ -86,28 +86,29 @@ def bulk_savings(n: int, balance_of) -> list[int]:
         db.session.add(entry)
         db.session.flush()
         db.session.execute(
-            insert(JournalLine.__table__),
-            [
-                {
-                    "entry_id": entry.id,
-                    "gl_account_id": cash_gl,
-                    "account_id": None,
-                    "business_date": on,
-                    "debit_paise": total,
-                    "credit_paise": 0,
-                }
-            ]
-            + [
-                {
-                    "entry_id": entry.id,
-                    "gl_account_id": gl.id,
-                    "account_id": acc_id,
-                    "business_date": on,
-                    "debit_paise": 0,
-                    "credit_paise": balance_of(i),
-                }
-                for i, acc_id in chunk
-            ],
+            insert(JournalLine.__table__).values(
+                [
+                    {
+                        "entry_id": entry.id,
+                        "gl_account_id": cash_gl,
+                        "account_id": None,
+                        "business_date": on,
+                        "debit_paise": total,
+                        "credit_paise": 0,
+                    }
+                ]
+                + [
+                    {
+                        "entry_id": entry.id,
+                        "gl_account_id": gl.id,
+                        "account_id": acc_id,
+                        "business_date": on,
+                        "debit_paise": 0,
+                        "credit_paise": balance_of(i),
+                    }
+                    for i, acc_id in chunk
+                ]
+            )
         )
     uow.commit()
     return list(ids)

@@ -204,7 +204,8 @@ def test_database_allows_only_one_open_day(pg_books):
         "TRUNCATE audit_log",
         "TRUNCATE journal_entries CASCADE",
         "TRUNCATE journal_lines",
-        "TRUNCATE accounts CASCADE",  # cascades to journal_lines
+        "TRUNCATE accounts CASCADE",  # member accounts refuse it themselves (migration 0019)
+        "TRUNCATE gl_accounts CASCADE",
     ],
 )
 def test_truncate_of_ledger_and_audit_tables_is_refused(pg_books, statement):

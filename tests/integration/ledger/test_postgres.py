@@ -18,70 +18,104 @@ from tests.conftest import new_account
 pytestmark = pytest.mark.postgres
 
 
-def test_trigger_rejects_an_unbalanced_entry_at_commit(pg_books):
+def _gl_id(code: str) -> int:
+    return db.session.execute(text("SELECT id FROM gl_accounts WHERE code = :c"), {"c": code}).scalar()
+
+
+def _raw_line(entry_id: int, gl_id: int, debit: int, credit: int, *, account_id: int | None = None) -> None:
+    db.session.execute(
+        text(
+            "INSERT INTO journal_lines (entry_id, gl_account_id, account_id, business_date, debit_paise, credit_paise) "
+            "VALUES (:e, :g, :a, '2026-04-01', :dr, :cr)"
+        ),
+        {"e": entry_id, "g": gl_id, "a": account_id, "dr": debit, "cr": credit},
+    )
+
+
+def test_a_line_that_unbalances_an_entry_is_refused_at_once_even_long_after(pg_books):
+    """The statement trigger sums every entry a statement touches: a raw extra line, in the
+    posting's transaction or in a later one, is refused by its INSERT; nothing is saved."""
     sb = new_account("savings")
     entry = ledger.post([Line.dr(coa.VAULT_CASH, 100), Line.cr(sb, 100)], kind="deposit", narration="ok")
+    with pytest.raises(DBAPIError, match=f"journal entry {entry.id} does not balance"):
+        _raw_line(entry.id, _gl_id(coa.VAULT_CASH), 5, 0)  # same transaction
+    db.session.rollback()
+    entry = ledger.post([Line.dr(coa.VAULT_CASH, 100), Line.cr(sb, 100)], kind="deposit", narration="ok")
     uow.commit()
-    gl_cash = db.session.execute(text("SELECT id FROM gl_accounts WHERE code = :c"), {"c": coa.VAULT_CASH}).scalar()
-    # Bypass the service: a raw extra line makes the entry unbalanced; the commit must fail.
+    with pytest.raises(DBAPIError, match=f"journal entry {entry.id} does not balance"):
+        _raw_line(entry.id, _gl_id(coa.VAULT_CASH), 5, 0)  # a committed entry
+    db.session.rollback()
+    # A raw entry with no lines fails at commit (the entry's deferred check).
     db.session.execute(
         text(
-            "INSERT INTO journal_lines (entry_id, gl_account_id, business_date, debit_paise, credit_paise) VALUES (:e, :g, :d, 5, 0)"
-        ),
-        {"e": entry.id, "g": gl_cash, "d": entry.business_date},
+            "INSERT INTO journal_entries (business_date, value_date, posted_at, kind, narration, channel, total_paise) "
+            "VALUES ('2026-04-01', '2026-04-01', now(), 'journal', 'raw', 'branch', 7)"
+        )
     )
     with pytest.raises(DBAPIError, match="does not balance"):
         db.session.commit()
     db.session.rollback()
-    # A raw entry with a single line fails too.
-    db.session.execute(
-        text(
-            "INSERT INTO journal_entries (business_date, value_date, posted_at, kind, narration, channel, total_paise) VALUES (:d, :d, now(), 'journal', 'raw', 'branch', 7)"
-        ),
-        {"d": entry.business_date},
-    )
-    with pytest.raises(DBAPIError, match="does not balance"):
-        db.session.commit()
-    db.session.rollback()
+    assert db.session.scalar(select(func.count(JournalEntry.id))) == 1
     assert ledger.verify().ok
 
 
-def _raw_line(entry, gl_id: int, debit: int, credit: int) -> None:
-    db.session.execute(
-        text(
-            "INSERT INTO journal_lines (entry_id, gl_account_id, business_date, debit_paise, credit_paise) "
-            "VALUES (:e, :g, :d, :dr, :cr)"
-        ),
-        {"e": entry.id, "g": gl_id, "d": entry.business_date, "dr": debit, "cr": credit},
-    )
-
-
-def test_the_balance_check_sums_an_entry_once_but_still_catches_a_late_line(pg_books):
-    """The deferred check sums each entry once per transaction (not once per line), yet a line
-    added after an early check (SET CONSTRAINTS … IMMEDIATE) is caught, and a savepoint rolled
-    back takes its lines and its bookkeeping with it."""
+def test_wide_entries_and_savepoints_keep_the_ledger_exact(pg_books):
+    """A wide posting commits; a stray line refused inside a savepoint leaves the rest to commit."""
     accounts = [new_account("savings") for _ in range(3)]
-    gl_cash = db.session.execute(text("SELECT id FROM gl_accounts WHERE code = :c"), {"c": coa.VAULT_CASH}).scalar()
-    # A wide entry commits (one check, not one per line).
     ledger.post([Line.dr(coa.VAULT_CASH, 300), *[Line.cr(a, 100) for a in accounts]], kind="deposit", narration="w")
-    uow.commit()
-
-    entry = ledger.post([Line.dr(coa.VAULT_CASH, 50), Line.cr(accounts[0], 50)], kind="deposit", narration="x")
-    db.session.execute(text("SET CONSTRAINTS ALL IMMEDIATE"))  # the check runs now, and passes
-    db.session.execute(text("SET CONSTRAINTS ALL DEFERRED"))
-    _raw_line(entry, gl_cash, 5, 0)  # a line after the check unbalances the entry
-    with pytest.raises(DBAPIError, match="does not balance"):
-        db.session.commit()
-    db.session.rollback()
-
     entry = ledger.post([Line.dr(coa.VAULT_CASH, 70), Line.cr(accounts[1], 70)], kind="deposit", narration="y")
     nested = db.session.begin_nested()
-    _raw_line(entry, gl_cash, 9, 0)
-    nested.rollback()  # the stray line is gone with its savepoint: the entry balances again
+    with pytest.raises(DBAPIError, match="does not balance"):
+        _raw_line(entry.id, _gl_id(coa.VAULT_CASH), 9, 0)
+    nested.rollback()
     uow.commit()
     assert [a.balance_paise for a in accounts] == [100, 170, 100]
     report = ledger.verify()
     assert report.ok, report.problems
+
+
+@pytest.mark.parametrize("missing", ["entry", "gl", "account"])
+def test_a_line_naming_a_missing_entry_gl_or_account_is_refused(pg_books, missing):
+    sb = new_account("savings")
+    entry = ledger.post([Line.dr(coa.VAULT_CASH, 100), Line.cr(sb, 100)], kind="deposit", narration="ok")
+    uow.commit()
+    ids = {"entry": entry.id, "gl": _gl_id(coa.VAULT_CASH), "account": sb.id}
+    ids[missing] = 987_654
+    with pytest.raises(DBAPIError, match="refers to a missing entry, GL or account") as caught:
+        _raw_line(ids["entry"], ids["gl"], 5, 0, account_id=ids["account"])
+    assert caught.value.orig.sqlstate == "23503"  # foreign_key_violation, as a foreign key would say
+    db.session.rollback()
+    assert ledger.verify().ok
+    # Written past the triggers (replica mode, a superuser's tool), ledger verify finds it.
+    db.session.execute(text("SET LOCAL session_replication_role = replica"))
+    _raw_line(ids["entry"], ids["gl"], 5, 0, account_id=ids["account"])
+    problems = ledger.verify().problems
+    assert any("refers to a missing entry, GL or account" in p for p in problems), problems
+    db.session.rollback()
+
+
+def test_accounts_are_never_deleted_and_used_gl_accounts_stay(pg_books):
+    sb = new_account("savings")
+    ledger.post([Line.dr(coa.VAULT_CASH, 100), Line.cr(sb, 100)], kind="deposit", narration="ok")
+    uow.commit()
+    statements = [
+        ("DELETE FROM accounts WHERE id = :id", sb.id, "closed, never deleted"),
+        ("UPDATE accounts SET id = id + 1000 WHERE id = :id", sb.id, "never changes"),
+        ("DELETE FROM gl_accounts WHERE id = :id", _gl_id(coa.VAULT_CASH), "has journal lines"),
+    ]
+    for sql, row_id, message in statements:
+        with pytest.raises(DBAPIError, match=message):
+            db.session.execute(text(sql), {"id": row_id})
+        db.session.rollback()
+    unused = db.session.execute(
+        text("SELECT id FROM gl_accounts g WHERE NOT g.is_group AND NOT EXISTS "
+             "(SELECT 1 FROM journal_lines l WHERE l.gl_account_id = g.id) "
+             "AND NOT EXISTS (SELECT 1 FROM gl_accounts c WHERE c.parent_id = g.id) "
+             "AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.control_gl_id = g.id) LIMIT 1")
+    ).scalar()  # fmt: skip
+    db.session.execute(text("DELETE FROM gl_accounts WHERE id = :id"), {"id": unused})  # an unused GL can go
+    db.session.rollback()
+    assert ledger.verify().ok
 
 
 @pytest.mark.parametrize(
