@@ -6,8 +6,11 @@ entries, so the day-end's ``ledger verify`` holds.)
 Each loan has a loan account under its product's control GL with the outstanding principal
 as its balance (one opening entry per 100 loans: Dr the loan accounts, Cr vault cash, so
 ``ledger verify`` holds), and a stored schedule of ``MONTHS`` monthly instalments with the
-first due one month before the bench's first day-end. Most loans have paid what fell due;
-every 10th has not, with its oldest unpaid instalment ``i % 150`` days old, so the loan
+first due one month before the bench's first day-end. Most loans have paid what fell due
+and, ahead, what falls due in the bench's window (``PAID_AHEAD_DAYS``: the month of
+day-ends and the quarter end; repayments taken during a day are counter and online work,
+not the day-end's); every 10th has paid nothing, with its oldest unpaid instalment
+``i % 150`` days old, so the loan
 steps of an ordinary day-end (days past due, penal charges, asset classification with
 slippage to NPA, provisioning) have real work; every 100th overdue loan has a standing
 instruction on its own savings account (``collect_standing_instructions`` repays them one
@@ -21,6 +24,7 @@ from datetime import date, timedelta
 MONTHS = 6
 PRINCIPAL = 1_00_000_00  # ₹1,00,000
 RATE_BP = 1200
+PAID_AHEAD_DAYS = 120  # performing loans have paid what falls due before start + this
 
 
 def setup_loans(n: int, start: date) -> None:
@@ -36,6 +40,7 @@ def setup_loans(n: int, start: date) -> None:
     params = {
         "n": n,
         "start": start,
+        "paid_until": start + timedelta(days=PAID_AHEAD_DAYS),
         "disbursed": start - timedelta(days=45),
         "principal": PRINCIPAL,
         "rate": RATE_BP,
@@ -80,7 +85,7 @@ _STATEMENTS = (
     """,
     # Instalment k (1..MONTHS) of loan i is due (start - 30 days) + (k - 1) months, shifted back by
     # i % 150 days for the overdue loans (every 10th), which have paid nothing; the others have
-    # paid every instalment due before start.
+    # paid every instalment due before start + PAID_AHEAD_DAYS (those after start paid ahead, the day before).
     """
     INSERT INTO loan_schedule_rows (loan_id, version, installment, due_date, opening_principal_paise,
                                     principal_paise, interest_paise, emi_paise, closing_principal_paise,
@@ -90,7 +95,7 @@ _STATEMENTS = (
            :principal - (k - 1) * (:principal / :months), :principal / :months, 100000,
            :principal / :months + 100000, :principal - k * (:principal / :months),
            CASE WHEN paid THEN :principal / :months ELSE 0 END, CASE WHEN paid THEN 100000 ELSE 0 END,
-           CASE WHEN paid THEN 'paid' ELSE 'due' END, CASE WHEN paid THEN d.due END
+           CASE WHEN paid THEN 'paid' ELSE 'due' END, CASE WHEN paid THEN LEAST(d.due, CAST(:start AS date) - 1) END
     FROM loans l
     JOIN bench_loans b ON l.loan_no = b.prefix || lpad(b.i::text, 9, '0')
     CROSS JOIN generate_series(1, :months) AS k
@@ -98,7 +103,7 @@ _STATEMENTS = (
         SELECT (CAST(:start AS date) - 30 - CASE WHEN b.i % 10 = 0 THEN b.i % 150 ELSE 0 END
                 + make_interval(months => k - 1))::date AS due
     ) AS d
-    CROSS JOIN LATERAL (SELECT b.i % 10 <> 0 AND d.due < CAST(:start AS date) AS paid) AS s
+    CROSS JOIN LATERAL (SELECT b.i % 10 <> 0 AND d.due < CAST(:paid_until AS date) AS paid) AS s
     """,
     # The loan accounts hold the outstanding principal less what was repaid.
     """
