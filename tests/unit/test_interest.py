@@ -26,6 +26,7 @@ from app.services.deposits import (
     rd_maturity,
     rd_maturity_actual,
     savings_interest,
+    savings_interest_bp,
 )
 
 RUPEE = 100  # paise
@@ -110,6 +111,25 @@ def test_savings_interest_is_rounded_once_not_per_segment():
 )
 def test_savings_interest_rounding(segments, rounding, paise):
     assert savings_interest(segments, rounding=rounding) == paise
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 2000), st.integers(0, 10**14)), max_size=4),
+    st.sampled_from(["rupee", "paise"]),
+)
+def test_savings_interest_in_basis_points_is_the_same_rule(pieces, rounding):
+    # The day-end credits with integers (rates in basis points): the Decimal rule's result.
+    as_decimal = [(D(bp) / 100, product) for bp, product in pieces]
+    assert savings_interest_bp(pieces, rounding) == savings_interest(as_decimal, rounding)
+
+
+def test_savings_interest_in_basis_points_ties_and_refusals():
+    # 18,250 rupee-days at 3 %: exactly ₹1.50 → ₹2 (half-up), as the Decimal rule says.
+    assert savings_interest_bp([(300, 18_250 * RUPEE)]) == 2 * RUPEE == savings_interest([(D("3"), 18_250 * RUPEE)])
+    assert savings_interest_bp([(300, 18_250 * RUPEE)], "paise") == 150
+    assert savings_interest([(D("3.125"), 10**9)]) == 856 * RUPEE  # any exact Decimal rate: ₹856.16… → ₹856
+    with pytest.raises(ValidationError, match="negative"):
+        savings_interest_bp([(-1, 100)])
 
 
 def test_overdrawn_day_adds_nothing_and_a_day_without_a_rate_is_refused():

@@ -47,8 +47,9 @@ def _jsonable(value: Any) -> Any:
 
 
 def _values(
-    action: str, entity_type: str | None, entity_id: Any, before: dict | None, after: dict | None, actor: Actor | None
+    action: str, entity_type: str | None, entity_id: Any, before: Any, after: Any, actor: Actor | None
 ) -> dict[str, Any]:
+    """The audit row's columns; ``before``/``after`` already JSON-safe."""
     who = actor or current_actor()
     return {
         "occurred_at": utcnow(),
@@ -59,8 +60,8 @@ def _values(
         "action": action,
         "entity_type": entity_type,
         "entity_id": None if entity_id is None else str(entity_id),
-        "before": _jsonable(before),
-        "after": _jsonable(after),
+        "before": before,
+        "after": after,
         "ip": who.ip,
         "user_agent": (who.user_agent or None) and who.user_agent[:500],
     }
@@ -76,7 +77,7 @@ def record(
     actor: Actor | None = None,
 ) -> AuditLog:
     """Add an audit row to the current unit of work (committed with it, sealed after it)."""
-    row = AuditLog(**_values(action, entity_type, entity_id, before, after, actor))
+    row = AuditLog(**_values(action, entity_type, entity_id, _jsonable(before), _jsonable(after), actor))
     db.session.add(row)
     return row
 
@@ -91,9 +92,17 @@ def record_now(
     actor: Actor | None = None,
 ) -> None:
     """``record`` written at once with one Core INSERT and no ORM object (the posting path)."""
-    db.session.execute(
-        insert(AuditLog.__table__).values(**_values(action, entity_type, entity_id, before, after, actor))
-    )
+    values = _values(action, entity_type, entity_id, _jsonable(before), _jsonable(after), actor)
+    db.session.execute(insert(AuditLog.__table__).values(**values))
+
+
+def record_plain_now(action: str, entity_type: str, entity_id: Any, after: dict) -> None:
+    """``record_now`` of an ``after`` snapshot that holds JSON types only (str keys; str, int, bool, None).
+
+    It skips the round trip through JSON that makes other snapshots safe: ~3 ms for the
+    2,000 balances of a batch posting's audit row.
+    """
+    db.session.execute(insert(AuditLog.__table__).values(**_values(action, entity_type, entity_id, None, after, None)))
 
 
 def row_digest(row: Any, prev_hash: str, seq: int | None = None) -> str:

@@ -98,6 +98,7 @@ from .interest import (  # noqa: F401
     rd_maturity,
     rd_maturity_actual,
     savings_interest,
+    savings_interest_bp,
     tds_on_credit,
     tds_threshold,
 )

@@ -84,14 +84,42 @@ def _check_paise(amount: int, field: str, *, allow_zero: bool = False) -> None:
 
 
 def savings_interest(product_paise_by_rate: Sequence[tuple[Decimal, int]], rounding: Rounding = "rupee") -> int:
-    """Savings interest in paise = Σ(product × rate / 36500) over rate segments, rounded once."""
-    with localcontext() as ctx:
-        ctx.prec = PRECISION
-        exact = _ZERO
-        for rate, product in product_paise_by_rate:
-            _check_rate(rate)
-            exact += Decimal(product) * rate / _36500
-        return _paise_of(exact, rounding)
+    """Savings interest in paise = Σ(product × rate / 36500) over rate segments, rounded once.
+
+    Computed exactly (each Decimal rate as an integer ratio), so no digit is lost before the
+    one half-up rounding.
+    """
+    numerator, denominator = 0, 1
+    for rate, product in product_paise_by_rate:
+        _check_rate(rate)
+        n, d = rate.as_integer_ratio()
+        if denominator % d:
+            numerator, denominator = numerator * d, denominator * d
+        numerator += product * n * (denominator // d)
+    return _ratio_paise(numerator, denominator * 36500, rounding)
+
+
+def savings_interest_bp(product_paise_by_bp: Iterable[tuple[int, int]], rounding: Rounding = "rupee") -> int:
+    """``savings_interest`` with rates in basis points (725 = 7.25 % p.a.), in integers only.
+
+    The day-end's crediting of many accounts uses it: the same rule and the same result as
+    ``savings_interest`` (Σ product × bp / 3,650,000 paise, rounded once), without Decimals.
+    """
+    numerator = 0
+    for bp, product in product_paise_by_bp:
+        if bp < 0:
+            raise ValidationError("The interest rate cannot be negative.", field="annual_rate")
+        numerator += product * bp
+    return _ratio_paise(numerator, 100 * 36500, rounding)
+
+
+def _ratio_paise(numerator: int, denominator: int, rounding: Rounding) -> int:
+    """The exact amount numerator/denominator paise (≥ 0), rounded half-up ONCE to the rupee or the paisa."""
+    if numerator < 0:
+        raise ValidationError("An interest product cannot be negative.", field="product")
+    if rounding == "rupee":
+        return (2 * numerator + 100 * denominator) // (200 * denominator) * 100
+    return (2 * numerator + denominator) // (2 * denominator)
 
 
 def daily_products(

@@ -140,17 +140,24 @@ def accumulate_until(on: date, *, commit_each_day: bool = False, lo: int | None 
     sp = SbDailyProduct.__table__
     acc = Account.__table__
     ranged = lo is not None and hi is not None
-    in_range = sp.c.account_id.between(lo, hi) & acc.c.id.between(lo, hi) if ranged else literal(True)
-    first = db.session.scalar(
-        select(func.min(sp.c.last_product_date)).where(
-            sp.c.account_id == acc.c.id,
-            acc.c.status != "closed",
-            sp.c.last_product_date < on,
-            in_range,
-        )
-    )
+    behind = [sp.c.last_product_date < on, *([sp.c.account_id.between(lo, hi)] if ranged else [])]
+    # The products alone first (no join): none behind (a second run, the crediting after the
+    # period-end step) or all a day behind (an ordinary day-end) settle it. Only when some are
+    # further behind does it matter whether those accounts are closed (closed ones stop).
+    first = db.session.scalar(select(func.min(sp.c.last_product_date)).where(*behind))
     if first is None:
         return 0
+    if first < on - timedelta(days=1):
+        first = db.session.scalar(
+            select(func.min(sp.c.last_product_date)).where(
+                sp.c.account_id == acc.c.id,
+                acc.c.status != "closed",
+                *behind,
+                *([acc.c.id.between(lo, hi)] if ranged else []),
+            )
+        )
+        if first is None:
+            return 0
     total = 0
     day = first + timedelta(days=1)
     while day <= on:

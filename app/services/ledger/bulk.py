@@ -135,6 +135,32 @@ def _changes(
     return changes
 
 
+def _new_balances(
+    batch: Batch, sign_of: dict[int, int], opts: PostOptions, numbers: dict[int, str], *, one_statement: bool
+) -> tuple[dict[int, tuple[int, int]], bool]:
+    """(before, after) per account, and whether they are written already.
+
+    A batch that only raises balances (interest credits) is written at once by one
+    ``UPDATE ... RETURNING`` that also takes the row locks (``writer.add_to_balances``); any
+    other batch, or one it refuses, is checked under ``SELECT ... FOR UPDATE`` locks first
+    (``_changes``, which names the account it refuses) and written after the entry.
+    Without an idempotency key no concurrent duplicate can make the entry insert nothing,
+    so writing the balances before the entry is safe.
+    """
+    if one_statement and all(sign > 0 for sign in sign_of.values()):
+        pairs = zip(batch.accounts, batch.amounts, strict=True)
+        deltas = {ref.id: amount * sign_of[ref.control_gl_id] for ref, amount in pairs}
+        unique = len(deltas) == len(batch.accounts)  # a repeated account: _changes refuses it
+        added = writer.add_to_balances(deltas, allow_frozen=opts.allow_frozen) if unique else None
+        if added is not None:
+            changes = {}
+            for acc_id, (number, new) in added.items():
+                numbers[acc_id] = number
+                changes[acc_id] = (new - deltas[acc_id], new)
+            return changes, True
+    return _changes(batch.accounts, batch.amounts, sign_of, opts, numbers), False
+
+
 @dataclass(frozen=True)
 class Batch:
     """What ``post_many`` posts: GL ``gl`` for the total against each account for its amount.
@@ -231,7 +257,7 @@ def post_many(
         g: -side if chart.by_id[g].normal_side == "debit" else side for g in {r.control_gl_id for r in batch.accounts}
     }
     numbers: dict[int, str] = {}
-    changes = _changes(batch.accounts, batch.amounts, sign_of, opts, numbers)
+    changes, written = _new_balances(batch, sign_of, opts, numbers, one_statement=idempotency_key is None)
     values = {
         "business_date": opened.day, "value_date": value, "posted_at": utcnow(), "kind": kind,
         "narration": narration[:255], "channel": opts.channel, "reference": None,
@@ -242,18 +268,18 @@ def post_many(
     entry_id = writer.insert_entry(values)
     if entry_id is None:
         return posting._lost_race(posting._Request(narration, request_hash), idempotency_key, opts)
-    if not writer.write_balances(changes):
+    if not written and not writer.write_balances(changes):
         raise PostingError("A member account changed while it was locked; nothing was posted.")
     first = (gl_info.id, None, total, 0, None) if batch.credit_accounts else (gl_info.id, None, 0, total, None)
     gls, ids = [r.control_gl_id for r in batch.accounts], [r.id for r in batch.accounts]
     writer.insert_batch_lines(
         entry_id, opened.day, first, (gls, ids, batch.amounts, batch.credit_accounts, batch.line_narration)
     )
-    audit.record_now(
+    audit.record_plain_now(
         "ledger.post",
         "journal_entry",
         entry_id,
-        after={
+        {
             "kind": kind,
             "total_paise": total,
             "narration": values["narration"],

@@ -18,7 +18,7 @@ from collections.abc import Container, Iterable, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import BigInteger, any_, bindparam, insert, select, text, update
+from sqlalchemy import BigInteger, Text, any_, bindparam, cast, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 
@@ -40,8 +40,8 @@ def id_in(column: Any, ids: Sequence[int]) -> Any:
     An expanded IN of hundreds of parameters is compiled, rendered and parsed again for
     every distinct length; one array parameter keeps the statement fixed and cached.
     """
-    if is_pg():
-        return column == any_(bindparam(None, list(ids), type_=ARRAY(BigInteger)))
+    if is_pg():  # the array as one text literal: the driver's list adapter costs ~2 µs an element
+        return column == any_(cast(bindparam(None, pg_int_array(ids), type_=Text), ARRAY(BigInteger)))
     return column.in_(list(ids))
 
 
@@ -143,6 +143,47 @@ def write_balances(changes: dict[int, tuple[int, int]]) -> bool:
         )
         written = result.rowcount if result.dialect.supports_sane_multi_rowcount else len(ids)
     return written == len(ids)
+
+
+_ADD_PG = text(
+    "UPDATE accounts SET balance_paise = accounts.balance_paise + v.delta FROM unnest(CAST(:ids AS bigint[]), "
+    "CAST(:deltas AS bigint[])) AS v(id, delta) WHERE accounts.id = v.id AND accounts.status <> 'closed' "
+    "AND (accounts.status <> 'frozen' OR :allow_frozen) AND accounts.id BETWEEN :lo AND :hi "
+    "RETURNING accounts.id, accounts.account_no, accounts.balance_paise"
+)
+
+
+def add_to_balances(deltas: dict[int, int], *, allow_frozen: bool) -> dict[int, tuple[str, int]] | None:
+    """Add positive ``deltas`` to the cached balances in one ``UPDATE ... RETURNING`` (PostgreSQL).
+
+    For postings that only raise balances (no limit to check): the UPDATE locks the rows
+    itself, in ascending id order, with no separate ``SELECT ... FOR UPDATE``. Returns
+    {id: (account number, new balance)}; None when it cannot be used (not PostgreSQL) or
+    an account is missing, closed, or frozen without ``allow_frozen`` — then what it added
+    has been taken off again, under the locks it holds, and the caller goes the locking way,
+    which names the account.
+    """
+    if not deltas or not is_pg():
+        return None
+    ids = sorted(deltas)
+    params = {"ids": pg_int_array(ids), "deltas": pg_int_array(deltas[i] for i in ids)}
+    params.update(lo=ids[0], hi=ids[-1], allow_frozen=allow_frozen)
+    rows = db.session.execute(_ADD_PG, params).all()
+    if len(rows) == len(ids):
+        return {acc_id: (number, balance) for acc_id, number, balance in rows}
+    undo = sorted(row[0] for row in rows)
+    if undo:
+        db.session.execute(
+            _ADD_PG,
+            {
+                "ids": pg_int_array(undo),
+                "deltas": pg_int_array(-deltas[i] for i in undo),
+                "lo": undo[0],
+                "hi": undo[-1],
+                "allow_frozen": True,
+            },
+        )
+    return None
 
 
 _INSERT_LINES_PG = text(

@@ -124,6 +124,29 @@ def test_post_many_refuses_what_post_refuses(any_books):
     assert ledger.verify().ok
 
 
+def test_a_refused_credit_batch_leaves_every_balance_as_it_was(any_books):
+    # A batch that only credits is written by one UPDATE that locks as it goes; when it finds
+    # a closed or frozen account it takes back what it added, in the same transaction.
+    good = [new_account("savings", opening_paise=1_000_00 + i) for i in range(3)]
+    closed = new_account("savings", opening_paise=0)
+    uow.commit()
+    closed.status = "closed"
+    uow.commit()
+    ids = [a.id for a in [*good, closed]]
+    entries_before = db.session.scalar(select(db.func.count(JournalEntry.id)))
+    with pytest.raises(ledger.AccountNotOperable, match=f"Account {closed.account_no} is closed"):
+        ledger.post_many(
+            Batch(coa.EXP_SB_INTEREST, [_ref(a) for a in [*good, closed]], [1_00, 2_00, 3_00, 4_00]),
+            kind="interest",
+            narration="Batch",
+        )
+    uow.commit()  # whatever the refused call left in the transaction is committed now
+    balances = dict(db.session.execute(select(Account.id, Account.balance_paise).where(Account.id.in_(ids))).all())
+    assert balances == {good[0].id: 1_000_00, good[1].id: 1_000_01, good[2].id: 1_000_02, closed.id: 0}
+    assert db.session.scalar(select(db.func.count(JournalEntry.id))) == entries_before
+    assert ledger.verify().ok
+
+
 def test_post_many_idempotency_key(any_books):
     acc = new_account("savings", opening_paise=1_000_00)
     uow.commit()
