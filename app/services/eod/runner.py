@@ -306,17 +306,21 @@ def chunk_counts(step_run_id: int) -> dict[str, int]:
 
 @contextmanager
 def _heap_set_aside() -> Iterator[None]:
-    """While a chunk works, the collector leaves the objects that existed before it alone.
+    """While a chunk works, the cyclic collector is off and the objects that existed before it are set aside.
 
-    A chunk allocates millions of short-lived objects, so the cyclic collector runs often;
-    each full pass would walk the whole application (~220k objects) again, ~8 s of a 1M
-    account interest credit. ``gc.freeze`` moves them aside for the chunk and
-    ``gc.unfreeze`` puts them back, so nothing is kept alive longer than it would be.
+    A chunk allocates millions of short-lived objects (almost all freed by reference counting),
+    so the collector would run ~14,000 times over a 1M account interest credit, each full pass
+    walking the whole application (~220k objects) again: 8 s, or 1.5 s with them set aside
+    (``gc.freeze``). Off for the chunk, the peak memory of that credit grew by 5 MB (200 → 205).
+    Afterwards the application's objects go back (``gc.unfreeze``) and collection resumes, so
+    nothing is kept alive longer than one chunk.
     """
     gc.freeze()
+    gc.disable()
     try:
         yield
     finally:
+        gc.enable()
         gc.unfreeze()
 
 
