@@ -14,7 +14,8 @@ entry with the same statements (``writer``) and the same guarantees as ``post``:
 - every account's control GL a control account, active, not a heading; the GL line a
   plain, active GL;
 - the accounts locked in ascending id order, closed accounts refused, frozen ones unless
-  ``allow_frozen``, debits within the account's limit (``enforce_limits``);
+  ``allow_frozen``, debits within the account's limit (``enforce_limits``) — a batch that
+  only raises balances takes its locks with the balance UPDATE itself (decision 0033);
 - the cached balances written atomically with the lines (the UPDATE re-checks each old
   balance), the lines in order (the GL line first), and the ``ledger.post`` audit row with
   the same ``balances`` and ``lines_digest`` — so ``ledger verify`` checks these entries

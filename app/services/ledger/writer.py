@@ -7,7 +7,8 @@ or second reversal inserts nothing, so nothing else has been written yet), the c
 balances with one ``UPDATE ... FROM unnest(...)`` whose WHERE clause re-checks each old
 balance and the account's status, and the lines with one ``INSERT ... SELECT FROM unnest``.
 On PostgreSQL the arrays travel as single text parameters, so each statement's text is
-fixed and the driver prepares it once per connection.
+fixed and the driver prepares it once per connection. A batch that only raises balances
+(``add_to_balances``) is locked and written by one ``UPDATE ... RETURNING`` instead.
 """
 
 from __future__ import annotations
