@@ -279,15 +279,11 @@ def accrue_interest(on: date) -> int:
             lines.append(ledger.Line.cr(coa.INTEREST_SUSPENSE, to_suspense, "Interest on NPAs (suspense)"))
         ledger.post(lines, kind="interest", narration=f"Loan interest accrued to {on:%d-%m-%Y}",
                     idempotency_key=f"loans:accrue:{on.isoformat()}")  # fmt: skip
-    for is_npa, target in ((False, "income"), (True, "suspense")):
-        ids = select(Loan.id).where(Loan.status.in_(LIVE), npa if is_npa else ~npa)
-        db.session.execute(
-            update(SL)
-            .where(SL.loan_id.in_(ids), SL.due_date <= on, SL.interest_accrued_on.is_(None),
-                   SL.version == select(Loan.schedule_version).where(Loan.id == SL.loan_id).scalar_subquery())
-            .values(interest_accrued_on=on, accrued_to=target)
-            .execution_options(synchronize_session=False)
-        )  # fmt: skip
+    db.session.execute(  # one pass, joined to the loans (UPDATE ... FROM): where each row went
+        update(SL).where(base)
+        .values(interest_accrued_on=on, accrued_to=case((npa, "suspense"), else_="income"))
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
     db.session.expire_all()
     return rows
 
