@@ -199,16 +199,17 @@ def test_database_allows_only_one_open_day(pg_books):
 
 
 @pytest.mark.parametrize(
-    "statement",
+    ("statement", "message"),
     [
-        "TRUNCATE audit_log",
-        "TRUNCATE journal_entries CASCADE",
-        "TRUNCATE journal_lines",
-        "TRUNCATE accounts CASCADE",  # member accounts refuse it themselves (migration 0019)
-        "TRUNCATE gl_accounts CASCADE",
+        ("TRUNCATE audit_log", "audit_log is append-only: TRUNCATE refused"),
+        ("TRUNCATE journal_entries CASCADE", "is append-only: TRUNCATE refused"),
+        ("TRUNCATE journal_lines", "journal_lines is append-only: TRUNCATE refused"),
+        # member accounts and GLs refuse it themselves (migrations 0019, 0020)
+        ("TRUNCATE accounts CASCADE", "accounts is referred to by journal lines: TRUNCATE refused"),
+        ("TRUNCATE gl_accounts CASCADE", "is referred to by journal lines: TRUNCATE refused"),
     ],
 )
-def test_truncate_of_ledger_and_audit_tables_is_refused(pg_books, statement):
+def test_truncate_of_ledger_and_audit_tables_is_refused(pg_books, statement, message):
     sb = new_account("savings", opening_paise=100)
     assert sb.balance_paise == 100
     before = (
@@ -216,7 +217,7 @@ def test_truncate_of_ledger_and_audit_tables_is_refused(pg_books, statement):
         db.session.scalar(select(func.count()).select_from(JournalLine)),
     )
     assert before[0] > 0 and before[1] == 2
-    with pytest.raises(DBAPIError, match="TRUNCATE refused"):
+    with pytest.raises(DBAPIError, match=message):
         db.session.execute(text(statement))
     db.session.rollback()
     after = (

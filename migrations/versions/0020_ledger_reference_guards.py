@@ -1,4 +1,4 @@
-"""account and GL ids kept by AFTER UPDATE OF id triggers: a BEFORE row trigger locked every updated row
+"""account and GL ids kept by AFTER UPDATE OF id triggers (a BEFORE row trigger locked every updated row); TRUNCATE of accounts refused with its reason
 
 Revision ID: 0020
 Revises: 0019
@@ -27,13 +27,38 @@ CREATE TRIGGER accounts_id_fixed {when} UPDATE OF id ON accounts
 CREATE TRIGGER gl_accounts_id_fixed {when} UPDATE OF id ON gl_accounts
     FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id) EXECUTE FUNCTION ledger_reference_kept();
 """
+# 0019 also made ``accounts`` and ``gl_accounts`` refuse TRUNCATE with 0007's function, whose
+# message called them append-only (they are not: balances and names change). It now says why.
+_REFUSE_TRUNCATE = """
+CREATE OR REPLACE FUNCTION refuse_truncate() RETURNS trigger AS $$
+BEGIN
+    IF TG_TABLE_NAME IN ('accounts', 'gl_accounts') THEN
+        RAISE EXCEPTION '% is referred to by journal lines: TRUNCATE refused', TG_TABLE_NAME
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RAISE EXCEPTION '% is append-only: TRUNCATE refused', TG_TABLE_NAME
+        USING ERRCODE = 'insufficient_privilege';
+END;
+$$ LANGUAGE plpgsql;
+"""
+
+_REFUSE_TRUNCATE_0007 = """
+CREATE OR REPLACE FUNCTION refuse_truncate() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION '% is append-only: TRUNCATE refused', TG_TABLE_NAME
+        USING ERRCODE = 'insufficient_privilege';
+END;
+$$ LANGUAGE plpgsql;
+"""
 
 
 def upgrade():
     if op.get_bind().dialect.name == "postgresql":
         op.execute(_TRIGGERS.format(when="AFTER"))
+        op.execute(_REFUSE_TRUNCATE)
 
 
 def downgrade():
     if op.get_bind().dialect.name == "postgresql":
+        op.execute(_REFUSE_TRUNCATE_0007)
         op.execute(_TRIGGERS.format(when="BEFORE"))
