@@ -112,8 +112,11 @@ def _half_up(value: Decimal) -> int:
 
 def quote(loan: Loan, on: date | None = None) -> Quote:
     """The foreclosure quote: penal + interest due + broken-period interest + principal + charge."""
-    day = on or calendar.current_business_date()
-    rows = schedule.rows(loan)
+    return _quote(loan, on or calendar.current_business_date(), schedule.rows(loan), open_charges(loan))
+
+
+def _quote(loan: Loan, day: date, rows: list[LoanScheduleRow], charges: list[LoanCharge]) -> Quote:
+    """``quote`` from the loan's instalments and open charges already read."""
     due = [r for r in rows if r.status != "paid" and r.due_date <= day]
     last_due = max([r.due_date for r in rows if r.due_date <= day], default=loan.disbursed_on or day)
     principal = loan.outstanding_paise
@@ -124,7 +127,7 @@ def quote(loan: Loan, on: date | None = None) -> Quote:
         charge = _half_up(Decimal(principal) * loan.product.foreclosure_charge_bp / 10000)
     return Quote(
         on=day,
-        penal_paise=sum(c.amount_paise - c.paid_paise for c in open_charges(loan)),
+        penal_paise=sum(c.amount_paise - c.paid_paise for c in charges),
         interest_due_paise=sum(r.interest_paise - r.interest_paid_paise for r in due),
         broken_interest_paise=broken,
         principal_paise=principal,
@@ -139,7 +142,8 @@ def _take(left: int, want: int) -> int:
 def allocate(loan: Loan, amount_paise: int, on: date | None = None) -> Allocation:
     """Split ``amount_paise`` in the fixed order (pure: nothing is changed)."""
     day = on or calendar.current_business_date()
-    q = quote(loan, day)
+    rows, charges = schedule.rows(loan), open_charges(loan)  # read once: the quote and the split share them
+    q = _quote(loan, day, rows, charges)
     if amount_paise > q.total_paise:
         raise ValidationError(
             f"{format_inr(amount_paise)} is more than the {format_inr(q.total_paise)} that closes loan {loan.loan_no} "
@@ -148,14 +152,14 @@ def allocate(loan: Loan, amount_paise: int, on: date | None = None) -> Allocatio
         )
     alloc = Allocation(amount_paise)
     left = amount_paise
-    for charge in open_charges(loan):
+    for charge in charges:
         part = _take(left, charge.amount_paise - charge.paid_paise)
         if part:
             alloc.penal.append((charge, part))
             left -= part
+    unpaid = [r for r in rows if r.status != "paid"]
     if amount_paise == q.total_paise:
-        return _foreclosure(loan, alloc, left, q, day)
-    unpaid = _unpaid_rows(loan)
+        return _foreclosure(unpaid, alloc, left, q, day)
     overdue = [r for r in unpaid if r.due_date < day]
     for r in overdue:
         part = _take(left, r.interest_paise - r.interest_paid_paise)
@@ -191,8 +195,8 @@ def allocate(loan: Loan, amount_paise: int, on: date | None = None) -> Allocatio
     return alloc
 
 
-def _foreclosure(loan: Loan, alloc: Allocation, left: int, q: Quote, day: date) -> Allocation:
-    for r in _unpaid_rows(loan):
+def _foreclosure(unpaid: list[LoanScheduleRow], alloc: Allocation, left: int, q: Quote, day: date) -> Allocation:
+    for r in unpaid:
         if r.due_date <= day and r.interest_paise > r.interest_paid_paise:
             alloc.interest.append((r, r.interest_paise - r.interest_paid_paise))
         if r.principal_paise > r.principal_paid_paise:
