@@ -42,14 +42,18 @@ END;
 $$ LANGUAGE plpgsql;
 """
 
-_REFUSE_TRUNCATE_0007 = """
-CREATE OR REPLACE FUNCTION refuse_truncate() RETURNS trigger AS $$
-BEGIN
-    RAISE EXCEPTION '% is append-only: TRUNCATE refused', TG_TABLE_NAME
-        USING ERRCODE = 'insufficient_privilege';
-END;
-$$ LANGUAGE plpgsql;
-"""
+
+
+def _refuse_truncate_0007() -> str:
+    """Migration 0007's ``refuse_truncate`` (the function alone, without its triggers), for downgrade."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("revision_0007", Path(__file__).with_name("0007_ledger_hardening.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    guards = module.TRUNCATE_GUARDS
+    return guards[: guards.index("CREATE TRIGGER")]
 
 
 def upgrade():
@@ -60,5 +64,5 @@ def upgrade():
 
 def downgrade():
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(_REFUSE_TRUNCATE_0007)
+        op.execute(_refuse_truncate_0007())
         op.execute(_TRIGGERS.format(when="BEFORE"))
