@@ -56,7 +56,8 @@ from .sb_products import (  # noqa: F401  (re-exported: the day-end and screens 
 # Accounts per chunk (one interest entry, one commit with commit_chunks). The balance trigger
 # sums an entry once since migration 0008, so big entries are linear; 5000 (was 2000) makes
 # 200 chunks of a 1M credit instead of 500, each with a dozen statements, the posting's day
-# and chart check and two audit rows, and still locks a chunk's accounts for well under 0.1 s.
+# and chart check and two audit rows (~0.15 s a chunk at 1M). The row locks are held until
+# the caller commits: per chunk with commit_chunks, per day-end chunk (EOD_CHUNK_SIZE ids) there.
 CHUNK = 5000
 
 
