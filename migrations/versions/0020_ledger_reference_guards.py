@@ -27,6 +27,7 @@ CREATE TRIGGER accounts_id_fixed {when} UPDATE OF id ON accounts
 CREATE TRIGGER gl_accounts_id_fixed {when} UPDATE OF id ON gl_accounts
     FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id) EXECUTE FUNCTION ledger_reference_kept();
 """
+
 # 0019 also made ``accounts`` and ``gl_accounts`` refuse TRUNCATE with 0007's function, whose
 # message called them append-only (they are not: balances and names change). It now says why.
 _REFUSE_TRUNCATE = """
@@ -41,7 +42,6 @@ BEGIN
 END;
 $$ LANGUAGE plpgsql;
 """
-
 
 
 def _refuse_truncate_0007() -> str:

@@ -1,9 +1,10 @@
 """Pure deposit-interest rules (DESIGN.md §6): savings daily product, FD, RD and TDS (194A).
 
 No database, no ``request``, no floats: amounts are integer paise, rates are ``Decimal``
-percentages per annum (``Decimal("7.25")`` means 7.25 % p.a.). Intermediate arithmetic runs
-at 40 significant digits and is rounded exactly ONCE per credited amount, half-up, to the
-rupee (default, ``INTEREST_ROUNDING = "rupee"``) or to the paisa (``"paise"``).
+percentages per annum (``Decimal("7.25")`` means 7.25 % p.a.). Savings interest is an exact
+integer ratio; FD and RD arithmetic runs at 40 significant digits. Each credited amount is
+rounded exactly ONCE, half-up, to the rupee (default, ``INTEREST_ROUNDING = "rupee"``) or to
+the paisa (``"paise"``).
 """
 
 from __future__ import annotations
